@@ -1,0 +1,119 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import ApiToken, Role, Tenant, User
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Superusers manage everyone; a tenant admin manages the users of their tenant."""
+
+    list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
+    list_filter = ("role", "is_active")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Access"), {"fields": ("tenant", "role", "is_active", "is_staff")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"fields": ("username", "email", "role", "password1", "password2")}),)
+
+    def _tenant_admin(self, request) -> bool:
+        return request.user.has_role(Role.TENANT_ADMIN) and request.user.is_staff
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("tenant")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(tenant_id=request.user.tenant_id, is_superuser=False)
+
+    def get_list_display(self, request):
+        if request.user.is_superuser:
+            return (*self.list_display, "tenant", "is_superuser")
+        return self.list_display
+
+    def get_list_filter(self, request):
+        if request.user.is_superuser:
+            return ("tenant", *self.list_filter, "is_superuser")
+        return self.list_filter
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["last_login", "date_joined"]
+        if not request.user.is_superuser:
+            readonly.append("tenant")
+        return readonly
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not request.user.is_superuser:
+            obj.tenant_id = request.user.tenant_id
+            obj.is_superuser = False
+        super().save_model(request, obj, form, change)
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser or self._tenant_admin(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser or self._tenant_admin(request)
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser or self._tenant_admin(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser or self._tenant_admin(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.pk == request.user.pk:
+            return False
+        return request.user.is_superuser or self._tenant_admin(request)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "expires_at", "last_used_at")
+    readonly_fields = ("prefix", "user", "created_at", "expires_at", "last_used_at")
+    fields = (*readonly_fields, "name")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("user")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(user__tenant_id=request.user.tenant_id)
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser or request.user.has_role(Role.TENANT_ADMIN)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,125 @@
+"""Tenants, users and API tokens.
+
+Users and tokens are read before any tenant scope exists (that is how the scope
+is found), so they are not TenantOwnedModels; every admin page and API that
+lists users filters them by the caller's tenant explicitly.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Tenant(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    settings = models.JSONField(
+        _("settings"),
+        default=dict,
+        blank=True,
+        help_text=_("Per-tenant overrides such as the assistant's system prompt."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    TENANT_ADMIN = "tenant_admin", _("Tenant administrator")
+    AGENT = "agent", _("Agent")
+    VIEWER = "viewer", _("Viewer")
+
+
+ROLE_RANK = {Role.VIEWER: 1, Role.AGENT: 2, Role.TENANT_ADMIN: 3}
+
+
+class User(AbstractUser):
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("tenant"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(is_superuser=True, tenant__isnull=True))
+                | models.Q(is_superuser=False, tenant__isnull=False),
+                name="user_superuser_xor_tenant",
+                violation_error_message=_(
+                    "Platform superusers belong to no tenant; every other user belongs to one."
+                ),
+            )
+        ]
+
+    def has_role(self, role: str) -> bool:
+        """True when the user's role is `role` or a stronger one."""
+        return (
+            self.is_active
+            and self.tenant_id is not None
+            and ROLE_RANK.get(self.role, 0) >= ROLE_RANK[Role(role)]
+        )
+
+
+def hash_token_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def valid(self):
+        return self.filter(expires_at__gt=timezone.now())
+
+
+class ApiToken(models.Model):
+    """An API token; only its SHA-256 digest is stored, the key is shown once."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("prefix"), max_length=8, editable=False)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+    @classmethod
+    def issue(cls, *, user: User, max_age: timedelta, name: str = "") -> tuple["ApiToken", str]:
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user,
+            digest=hash_token_key(key),
+            prefix=key[:8],
+            name=name,
+            expires_at=timezone.now() + max_age,
+        )
+        return token, key

@@ -1,0 +1,113 @@
+"""Shared fixtures: two tenants, a user of each role per tenant, API clients."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken, Role, Tenant, User
+from helpdesk.tenancy import tenant_scope
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _settings_file(tmp_path, settings) -> Iterator[None]:
+    """Each test gets its own system_settings.json."""
+    from helpdesk.config import reset_config
+
+    settings.HELPDESK_SETTINGS_FILE = tmp_path / "system_settings.json"
+    reset_config()
+    yield
+    reset_config()
+
+
+@pytest.fixture
+def tenant_a(db) -> Tenant:
+    return Tenant.objects.create(name="租户甲", slug="tenant-a")
+
+
+@pytest.fixture
+def tenant_b(db) -> Tenant:
+    return Tenant.objects.create(name="租户乙", slug="tenant-b")
+
+
+def make_user(tenant: Tenant | None, role: str, username: str, **extra) -> User:
+    return User.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        tenant=tenant,
+        role=role,
+        is_staff=True,
+        **extra,
+    )
+
+
+@pytest.fixture
+def admin_a(tenant_a) -> User:
+    return make_user(tenant_a, Role.TENANT_ADMIN, "admin-a")
+
+
+@pytest.fixture
+def agent_a(tenant_a) -> User:
+    return make_user(tenant_a, Role.AGENT, "agent-a")
+
+
+@pytest.fixture
+def viewer_a(tenant_a) -> User:
+    return make_user(tenant_a, Role.VIEWER, "viewer-a")
+
+
+@pytest.fixture
+def admin_b(tenant_b) -> User:
+    return make_user(tenant_b, Role.TENANT_ADMIN, "admin-b")
+
+
+@pytest.fixture
+def agent_b(tenant_b) -> User:
+    return make_user(tenant_b, Role.AGENT, "agent-b")
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser(username="root", password=PASSWORD, email="")
+
+
+def api_client_for(user: User) -> APIClient:
+    """An APIClient authenticated the way integrations are: with a real token."""
+    from datetime import timedelta
+
+    _token, key = ApiToken.issue(user=user, max_age=timedelta(days=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.fixture
+def client_a(agent_a) -> APIClient:
+    return api_client_for(agent_a)
+
+
+@pytest.fixture
+def client_b(agent_b) -> APIClient:
+    return api_client_for(agent_b)
+
+
+@pytest.fixture
+def scope_a(tenant_a) -> Iterator[Tenant]:
+    with tenant_scope(tenant_a):
+        yield tenant_a
+
+
+@pytest.fixture
+def scope_b(tenant_b) -> Iterator[Tenant]:
+    with tenant_scope(tenant_b):
+        yield tenant_b

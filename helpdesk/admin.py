@@ -1,0 +1,128 @@
+"""Admin base for tenant-owned models.
+
+Tenant staff work inside their own tenant's scope (set by the middleware), so
+the default manager already limits every list, form choice and lookup.
+Permissions follow the user's role: viewers read, agents add and change,
+tenant admins also delete.
+
+Platform superusers have no tenant. They see every tenant's rows through the
+explicit `all_tenants` manager, with a tenant column and filter; changing or
+deleting one row runs inside that row's tenant scope. They do not add rows: a
+row is always created by someone working in a tenant.
+"""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+from helpdesk.tenancy import current_tenant_or_none, tenant_scope
+
+admin.site.site_header = _("Helpdesk administration")
+admin.site.site_title = _("Helpdesk")
+admin.site.index_title = _("Customer service back office")
+
+
+def _tenant_staff(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_staff and user.tenant_id and current_tenant_or_none())
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    superuser_list_display: tuple[str, ...] = ("tenant",)
+
+    def get_queryset(self, request: HttpRequest):
+        if request.user.is_superuser:
+            queryset = self.model.all_tenants.select_related("tenant")
+        else:
+            queryset = self.model.objects.all()
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_list_display(self, request: HttpRequest):
+        display = tuple(super().get_list_display(request))
+        if request.user.is_superuser:
+            return display + tuple(f for f in self.superuser_list_display if f not in display)
+        return display
+
+    def get_list_filter(self, request: HttpRequest):
+        filters = tuple(super().get_list_filter(request))
+        if request.user.is_superuser:
+            return ("tenant", *filters)
+        return filters
+
+    def _has_role(self, request: HttpRequest, role: str) -> bool:
+        return _tenant_staff(request) and request.user.has_role(role)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or self._has_role(request, Role.VIEWER)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser or self._has_role(request, Role.VIEWER)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._has_role(request, Role.AGENT)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser or self._has_role(request, Role.AGENT)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser or self._has_role(request, Role.TENANT_ADMIN)
+
+    def _object_tenant(self, object_id: str | None):
+        if object_id is None:
+            return None
+        try:
+            row = self.model.all_tenants.select_related("tenant").filter(pk=object_id).first()
+        except (ValueError, TypeError):
+            return None
+        if row is None:
+            raise Http404
+        return row.tenant
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.user.is_superuser and object_id is not None:
+            with tenant_scope(self._object_tenant(object_id)):
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if request.user.is_superuser:
+            with tenant_scope(self._object_tenant(object_id)):
+                return super().delete_view(request, object_id, extra_context)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if request.user.is_superuser:
+            with tenant_scope(self._object_tenant(object_id)):
+                return super().history_view(request, object_id, extra_context)
+        return super().history_view(request, object_id, extra_context)
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        if request.user.is_superuser:
+            actions.pop("delete_selected", None)
+        return actions
+
+
+class TenantScopedInline(admin.TabularInline):
+    def get_queryset(self, request: HttpRequest):
+        if request.user.is_superuser:
+            return self.model.all_tenants.all()
+        return super().get_queryset(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _tenant_staff(request) and request.user.has_role(Role.AGENT)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _tenant_staff(request) and request.user.has_role(Role.AGENT)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _tenant_staff(request) and request.user.has_role(Role.TENANT_ADMIN)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser or (
+            _tenant_staff(request) and request.user.has_role(Role.VIEWER)
+        )

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HelpdeskConfig(AppConfig):
+    name = "helpdesk"
+    verbose_name = _("Helpdesk")
+
+    def ready(self) -> None:
+        from helpdesk import checks  # noqa: F401  (registers the system checks)

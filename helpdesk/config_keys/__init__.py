@@ -1,0 +1,13 @@
+"""Configuration key declarations, one module per section."""
+
+from helpdesk.config_keys import alerts, dialogue, feishu, knowledge, llm, security, workorders
+
+ALL_KEYS = [
+    *llm.KEYS,
+    *dialogue.KEYS,
+    *knowledge.KEYS,
+    *alerts.KEYS,
+    *feishu.KEYS,
+    *workorders.KEYS,
+    *security.KEYS,
+]

@@ -1,0 +1,12 @@
+from helpdesk.config import ConfigKey
+
+KEYS = [
+    ConfigKey(
+        "alerts.evaluation_interval_seconds",
+        int,
+        60,
+        "Pause between two evaluations by the periodic task.",
+        min_value=5,
+    ),
+    ConfigKey("alerts.enabled", bool, True, "Evaluate alert rules at all."),
+]

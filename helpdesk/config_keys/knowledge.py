@@ -1,0 +1,44 @@
+from helpdesk.config import ConfigKey
+
+KEYS = [
+    ConfigKey(
+        "knowledge.answer_threshold",
+        float,
+        0.35,
+        "Normalised score above which an entry is taken to answer a query.",
+        min_value=0,
+        max_value=1,
+    ),
+    ConfigKey(
+        "knowledge.verified_boost", float, 1.2, "Score multiplier of verified entries.", min_value=1
+    ),
+    ConfigKey(
+        "knowledge.question_weight",
+        float,
+        2.0,
+        "Weight of the question relative to the answer.",
+        min_value=0,
+    ),
+    ConfigKey(
+        "knowledge.duplicate_threshold",
+        float,
+        0.85,
+        "Similarity at or above which a new entry counts as a duplicate.",
+        min_value=0,
+        max_value=1,
+    ),
+    ConfigKey(
+        "knowledge.passage_max_chars",
+        int,
+        800,
+        "Longest passage cut from an imported document.",
+        min_value=100,
+    ),
+    ConfigKey(
+        "knowledge.import_max_bytes",
+        int,
+        20 * 1024 * 1024,
+        "Largest file accepted for import.",
+        min_value=1024,
+    ),
+]

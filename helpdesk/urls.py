@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from helpdesk.api.config_views import ConfigView
+from helpdesk.health import healthz
+
+api_v1 = [
+    path("auth/", include("accounts.urls")),
+    path("config/", ConfigView.as_view(), name="config"),
+    path("", include("workorders.urls")),
+    path("", include("knowledge.urls")),
+    path("", include("alerts.urls")),
+    path("", include("dialogue.urls")),
+    path("", include("llm.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api-auth/", include("rest_framework.urls")),
+]
+
+handler404 = "helpdesk.api.exceptions.json_404"
+handler500 = "helpdesk.api.exceptions.json_500"

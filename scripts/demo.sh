@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The first README command: set up everything and serve the demo on
+# http://127.0.0.1:8000 with SQLite, in-memory layers and no LLM key.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh requirements.txt
+mkdir -p var
+if [ ! -s var/secret_key ]; then
+    .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key
+    chmod 600 var/secret_key
+fi
+export DEBUG=1
+export SECRET_KEY
+SECRET_KEY=$(cat var/secret_key)
+unset DATABASE_URL REDIS_URL
+
+.venv/bin/python manage.py migrate --noinput -v0
+.venv/bin/python manage.py compilemessages -v0 2>/dev/null || true
+.venv/bin/python manage.py seed_demo
+
+.venv/bin/python manage.py db_worker --queue-name '*' &
+worker=$!
+trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
+
+echo
+echo "Helpdesk is serving on http://127.0.0.1:8000  (admin: /admin/, API docs: /api/docs/)"
+.venv/bin/python -m uvicorn helpdesk.asgi:application --host 127.0.0.1 --port "${PORT:-8000}"
