@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiToken, Role, Tenant, User
+from accounts.services import tenant_initialise
 
 
 @admin.register(Tenant)
@@ -26,6 +27,11 @@ class TenantAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            tenant_initialise(tenant=obj)
 
 
 @admin.register(User)

@@ -2,8 +2,8 @@
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +11,11 @@ from rest_framework.views import APIView
 from accounts.login_limits import check_login_allowed, clear_login_failures, record_login_failure
 from accounts.models import Tenant, User
 from accounts.services import auth_login, auth_logout
+
+
+class InvalidCredentials(APIException):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "invalid_credentials"
 
 
 class TenantSummarySerializer(serializers.ModelSerializer):
@@ -59,7 +64,7 @@ class LoginView(APIView):
         )
         if result is None:
             record_login_failure(request, username)
-            raise AuthenticationFailed(_("Invalid username or password."))
+            raise InvalidCredentials(_("Invalid username or password."))
         clear_login_failures(request, username)
         user, key = result
         return Response({"token": key, "user": UserSerializer(user).data})

@@ -15,10 +15,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def new_widget_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Tenant(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=64, unique=True)
     is_active = models.BooleanField(_("active"), default=True)
+    widget_key = models.CharField(
+        _("widget key"),
+        max_length=64,
+        unique=True,
+        default=new_widget_key,
+        help_text=_("Public key that the web chat widget sends to identify the tenant."),
+    )
     settings = models.JSONField(
         _("settings"),
         default=dict,

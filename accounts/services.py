@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from accounts.hashers import LegacySHA256PasswordHasher
 from accounts.models import ApiToken, Role, Tenant, User
 from helpdesk.config import get_config
+from helpdesk.tenancy import tenant_scope
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 LEGACY_ROLE_MAP = {
@@ -31,6 +34,20 @@ LEGACY_ROLE_MAP = {
     "guest": Role.VIEWER,
     "访客": Role.VIEWER,
 }
+
+
+def tenant_initialise(*, tenant: Tenant) -> None:
+    """Run every HELPDESK_TENANT_INITIALISERS function (default rules and the like)."""
+    with tenant_scope(tenant):
+        for path in settings.HELPDESK_TENANT_INITIALISERS:
+            import_string(path)(tenant=tenant)
+
+
+def tenant_create(*, name: str, slug: str, settings_: dict | None = None) -> Tenant:
+    with transaction.atomic():
+        tenant = Tenant.objects.create(name=name, slug=slug, settings=settings_ or {})
+        tenant_initialise(tenant=tenant)
+    return tenant
 
 
 def auth_login(*, request, username: str, password: str) -> tuple[User, str] | None:

@@ -14,6 +14,7 @@ row is always created by someone working in a tenant.
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import ActionLocation
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -100,8 +101,8 @@ class TenantScopedAdmin(admin.ModelAdmin):
                 return super().history_view(request, object_id, extra_context)
         return super().history_view(request, object_id, extra_context)
 
-    def get_actions(self, request: HttpRequest):
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
         if request.user.is_superuser:
             actions.pop("delete_selected", None)
         return actions

@@ -17,9 +17,10 @@ class TenantCommand(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> str | None:
         from accounts.models import Tenant
 
-        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
+        slug = options.pop("tenant")
+        tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
-            raise CommandError(f"No tenant with slug {options['tenant']!r}.")
+            raise CommandError(f"No tenant with slug {slug!r}.")
         if not tenant.is_active:
             raise CommandError(f"Tenant {tenant.slug!r} is inactive.")
         with tenant_scope(tenant):

@@ -135,6 +135,9 @@ TASKS = {
     }
 }
 
+# Called with tenant=<Tenant> inside its scope when a tenant is created.
+HELPDESK_TENANT_INITIALISERS: list[str] = []
+
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "accounts.hashers.BCryptSHA256PasswordHasher",
@@ -213,6 +216,7 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
+    "DEFAULT_GENERATOR_CLASS": "helpdesk.api.schema.TenantAwareSchemaGenerator",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -20,7 +20,9 @@ if _redis_url:
 os.environ.setdefault("HELPDESK_VAR_DIR", tempfile.mkdtemp(prefix=f"helpdesk-test-{_worker}-"))
 
 from helpdesk.settings import *  # noqa: E402,F403
-from helpdesk.settings import REST_FRAMEWORK  # noqa: E402
+from helpdesk.settings import REST_FRAMEWORK, STATIC_ROOT  # noqa: E402
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 SECURE_SSL_REDIRECT = False

@@ -24,10 +24,25 @@ if TYPE_CHECKING:
     from accounts.models import Tenant
 
 _active_tenant: ContextVar[Tenant | None] = ContextVar("helpdesk_active_tenant", default=None)
+_describing_schema: ContextVar[bool] = ContextVar("helpdesk_describing_schema", default=False)
 
 
 class TenantScopeError(RuntimeError):
     """Tenant-owned data was touched without (or outside) an active tenant scope."""
+
+
+@contextmanager
+def describing_schema() -> Iterator[None]:
+    """While the OpenAPI schema is generated, scoped querysets are empty instead of raising.
+
+    drf-spectacular inspects `get_queryset()` outside any request; an empty queryset
+    lets it read the model's field types without exposing a row.
+    """
+    token = _describing_schema.set(True)
+    try:
+        yield
+    finally:
+        _describing_schema.reset(token)
 
 
 @contextmanager
@@ -83,6 +98,8 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
     """Default manager of tenant-owned models: the active tenant's rows, or an error."""
 
     def get_queryset(self) -> TenantQuerySet:
+        if _describing_schema.get() and _active_tenant.get() is None:
+            return super().get_queryset().none()
         return super().get_queryset().filter(tenant_id=current_tenant().pk)
 
 

@@ -2,6 +2,10 @@
 
 from copy import deepcopy
 
+from drf_spectacular.generators import SchemaGenerator
+
+from helpdesk.tenancy import describing_schema
+
 ERROR_RESPONSES = {
     "400": "Invalid input (error.fields names each bad field).",
     "401": "Not authenticated.",
@@ -91,3 +95,9 @@ def envelope_postprocessing_hook(result: dict, generator, request, public) -> di
                     code, {"description": description, "content": _error_content()}
                 )
     return result
+
+
+class TenantAwareSchemaGenerator(SchemaGenerator):
+    def get_schema(self, request=None, public=False):
+        with describing_schema():
+            return super().get_schema(request=request, public=public)

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Role, Tenant, User
+from accounts.services import tenant_create
 from helpdesk.tenancy import tenant_scope
 
 DEMO_APPS = ["knowledge", "workorders", "alerts", "dialogue"]
@@ -22,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         for slug, name in DEMO_TENANTS:
-            tenant, _created = Tenant.objects.get_or_create(slug=slug, defaults={"name": name})
+            tenant = Tenant.objects.filter(slug=slug).first() or tenant_create(name=name, slug=slug)
             username = f"{slug}-admin" if slug != "demo" else "admin"
             self._ensure_admin(tenant, username)
             with transaction.atomic(), tenant_scope(tenant):

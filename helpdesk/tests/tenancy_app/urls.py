@@ -17,3 +17,6 @@ urlpatterns = [
     path("api/v1/boom/", boom),
     *project_urlpatterns,
 ]
+
+handler404 = "helpdesk.api.exceptions.json_404"
+handler500 = "helpdesk.api.exceptions.json_500"
