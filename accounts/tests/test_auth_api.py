@@ -103,3 +103,16 @@ class TestLoginThrottling:
         login(APIClient(), "agent-a", "bad")
         login(APIClient(), "agent-a", "bad")
         assert login(APIClient(), "agent-a", PASSWORD).status_code == 200
+
+
+@pytest.mark.django_db
+class TestLanguage:
+    def test_errors_default_to_simplified_chinese(self, db):
+        response = login(APIClient(), "ghost", "nope")
+        assert response.json()["error"]["message"] == "用户名或密码错误。"
+
+    def test_english_on_request(self, db):
+        response = APIClient().post(
+            LOGIN, {"username": "ghost", "password": "x"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+        )
+        assert response.json()["error"]["message"] == "Invalid username or password."

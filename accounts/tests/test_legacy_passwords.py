@@ -4,6 +4,7 @@ import json
 import pytest
 from django.contrib.auth.hashers import identify_hasher
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
@@ -63,7 +64,7 @@ class TestImportLegacyUsers:
             f"odd-role,o@example.cn,Odd,wizard,{legacy_hex('x')}\n",
             encoding="utf-8",
         )
-        with pytest.raises(CommandError, match="3 bad row"):
+        with translation.override("en"), pytest.raises(CommandError, match="3 bad row"):
             call_command("import_legacy_users", str(path), tenant=tenant_a.slug)
         errors = capsys.readouterr().err
         assert "row 2" in errors and "row 3" in errors and "row 4" in errors
