@@ -49,7 +49,8 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"fields": ("username", "email", "role", "password1", "password2")}),)
 
     def _tenant_admin(self, request) -> bool:
-        return request.user.has_role(Role.TENANT_ADMIN) and request.user.is_staff
+        user = request.user
+        return user.is_authenticated and user.is_staff and user.has_role(Role.TENANT_ADMIN)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("tenant")
@@ -110,7 +111,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return queryset.filter(user__tenant_id=request.user.tenant_id)
 
     def has_module_permission(self, request) -> bool:
-        return request.user.is_superuser or request.user.has_role(Role.TENANT_ADMIN)
+        user = request.user
+        return user.is_superuser or (user.is_authenticated and user.has_role(Role.TENANT_ADMIN))
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.has_module_permission(request)

@@ -24,5 +24,5 @@ worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
 
 echo
-echo "Helpdesk is serving on http://127.0.0.1:8000  (admin: /admin/, API docs: /api/docs/)"
+echo "Helpdesk is serving on http://127.0.0.1:${PORT:-8000}  (admin: /admin/, API docs: /api/docs/)"
 .venv/bin/python -m uvicorn helpdesk.asgi:application --host 127.0.0.1 --port "${PORT:-8000}"

@@ -110,3 +110,10 @@ class TestUserAdmin:
     def test_admin_is_in_chinese_by_default(self, agent_a):
         page = client_for(agent_a).get("/admin/").content.decode()
         assert 'lang="zh-hans"' in page
+
+
+@pytest.mark.django_db
+def test_login_page_for_anonymous_visitors():
+    response = Client().get("/admin/login/")
+    assert response.status_code == 200
+    assert "helpdesk/admin.css" in response.content.decode()
