@@ -53,7 +53,17 @@ async def texts_seen(scope_extra: dict) -> list | None:
     return message["texts"]
 
 
+@pytest.fixture
+async def close_worker_connections():
+    """Database connections opened in asgiref's worker thread must not outlive the test."""
+    yield
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_worker_connections")
 class TestChannelsMiddleware:
     async def test_user_scope(self, notes, agent_a, agent_b):
         assert await texts_seen({"user": agent_a}) == ["note-a"]

@@ -148,7 +148,17 @@ class TestWrites:
                 Note.objects.bulk_update([note_a], ["tenant"])
 
 
+@pytest.fixture
+def close_worker_connections():
+    """Connections opened in asgiref's shared worker thread must not outlive the test."""
+    yield
+    from django.db import connections
+
+    asyncio.run(sync_to_async(connections.close_all)())
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_worker_connections")
 class TestScopePropagation:
     def test_scope_follows_async_code_and_threads(self, rows, tenant_a):
         async def count_in_task() -> int:
