@@ -130,7 +130,7 @@ class ConfigService:
         except KeyError:
             raise ConfigError(key, "unknown configuration key") from None
 
-    def keys(self, section: str | None = None) -> list[ConfigKey]:
+    def declarations(self, section: str | None = None) -> list[ConfigKey]:
         return [k for k in self._keys.values() if section is None or k.section == section]
 
     def sections(self) -> list[str]:
@@ -155,7 +155,7 @@ class ConfigService:
         return declaration.default, Source.DEFAULT
 
     def get_section(self, section: str) -> dict[str, Any]:
-        keys = self.keys(section)
+        keys = self.declarations(section)
         if not keys:
             raise ConfigError(section, "unknown configuration section")
         return {k.key.split(".", 1)[1]: self.get(k.key) for k in keys}

@@ -25,7 +25,7 @@ def _secret_values() -> list[str]:
         from helpdesk.config import get_config
 
         config = get_config()
-        values = [config.get(k.key) for k in config if k.secret]
+        values = [config.get(k.key) for k in config.declarations() if k.secret]
     except Exception:
         values = []
     values.append(os.environ.get("SECRET_KEY", ""))

@@ -170,3 +170,20 @@ class TestConfigApi:
         response = APIClient().get(self.URL)
         assert response.status_code == 401
         assert_matches_schema(response, "get", self.URL)
+
+
+def test_secret_values_are_masked_in_logs(caplog):
+    import logging
+
+    from helpdesk.logging import RedactSecretsFilter
+
+    get_config().set("llm.api_key", "sk-leaky-0123456789")
+    logger = logging.getLogger("helpdesk.test.redaction")
+    logger.addFilter(RedactSecretsFilter())
+    try:
+        with caplog.at_level(logging.INFO, logger=logger.name):
+            logger.info("calling provider with key %s", "sk-leaky-0123456789")
+    finally:
+        logger.filters.clear()
+    assert "sk-leaky-0123456789" not in caplog.text
+    assert SECRET_MASK in caplog.text
