@@ -1,5 +1,33 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter()
+from dialogue.api import (
+    ChatMessageViewSet,
+    ChatSessionViewSet,
+    ChatStreamView,
+    SuggestionViewSet,
+    VisitorTokenView,
+    WorkOrderConversationView,
+    WorkOrderSuggestionView,
+)
 
-urlpatterns = router.urls
+router = SimpleRouter()
+router.register("chat/sessions", ChatSessionViewSet, basename="chat-session")
+router.register("chat/messages", ChatMessageViewSet, basename="chat-message")
+router.register("workorder-suggestions", SuggestionViewSet, basename="workorder-suggestion")
+
+urlpatterns = [
+    path("chat/visitor-token/", VisitorTokenView.as_view(), name="chat-visitor-token"),
+    path("chat/sessions/<int:pk>/stream/", ChatStreamView.as_view(), name="chat-session-stream"),
+    path(
+        "workorders/<int:pk>/suggestion/",
+        WorkOrderSuggestionView.as_view(),
+        name="workorder-suggestion-generate",
+    ),
+    path(
+        "workorders/<int:pk>/conversation/",
+        WorkOrderConversationView.as_view(),
+        name="workorder-conversation",
+    ),
+    *router.urls,
+]

@@ -136,7 +136,7 @@ TASKS = {
 }
 
 # Called with tenant=<Tenant> inside its scope when a tenant is created.
-HELPDESK_TENANT_INITIALISERS: list[str] = []
+HELPDESK_TENANT_INITIALISERS: list[str] = ["alerts.services.alert_rules_create_defaults"]
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
@@ -228,6 +228,11 @@ SPECTACULAR_SETTINGS = {
         "helpdesk.api.schema.envelope_postprocessing_hook",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "ENUM_NAME_OVERRIDES": {
+        "WorkOrderStatusEnum": "workorders.models.WorkOrder.Status",
+        "WorkOrderSourceEnum": "workorders.models.WorkOrder.Source",
+        "WorkOrderPriorityEnum": "workorders.models.WorkOrder.Priority",
+    },
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,5 +1,9 @@
 from rest_framework.routers import SimpleRouter
 
+from knowledge.api import KnowledgeEntryViewSet, KnowledgeImportViewSet
+
 router = SimpleRouter()
+router.register("knowledge/imports", KnowledgeImportViewSet, basename="knowledge-import")
+router.register("knowledge", KnowledgeEntryViewSet, basename="knowledge")
 
 urlpatterns = router.urls

@@ -1,5 +1,5 @@
-from rest_framework.routers import SimpleRouter
+from django.urls import path
 
-router = SimpleRouter()
+from llm.api import LLMUsageView
 
-urlpatterns = router.urls
+urlpatterns = [path("llm/usage/", LLMUsageView.as_view(), name="llm-usage")]

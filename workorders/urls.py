@@ -1,5 +1,8 @@
 from rest_framework.routers import SimpleRouter
 
+from workorders.api import WorkOrderViewSet
+
 router = SimpleRouter()
+router.register("workorders", WorkOrderViewSet, basename="workorder")
 
 urlpatterns = router.urls

@@ -9,4 +9,10 @@ KEYS = [
         min_value=5,
     ),
     ConfigKey("alerts.enabled", bool, True, "Evaluate alert rules at all."),
+    ConfigKey(
+        "alerts.notifiers",
+        list,
+        ["alerts.notifiers.InAppNotifier"],
+        "Dotted paths of the notifier classes told about opened and resolved alerts.",
+    ),
 ]

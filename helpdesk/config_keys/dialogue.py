@@ -59,4 +59,18 @@ KEYS = [
         "Lifetime of a signed visitor token.",
         min_value=60,
     ),
+    ConfigKey(
+        "dialogue.visitor_rate_per_minute",
+        int,
+        30,
+        "Requests per minute one web visitor may make to the chat API.",
+        min_value=1,
+    ),
+    ConfigKey(
+        "dialogue.max_output_tokens",
+        int,
+        800,
+        "Upper bound of the tokens of one assistant answer.",
+        min_value=16,
+    ),
 ]

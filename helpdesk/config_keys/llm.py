@@ -1,4 +1,21 @@
-from helpdesk.config import ConfigKey
+from typing import Any
+
+from helpdesk.config import ConfigError, ConfigKey
+
+
+class PricesKey(ConfigKey):
+    """`llm.prices`: {"model" or "*": {"input": n, "output": n}}, non-negative numbers."""
+
+    def coerce(self, value: Any) -> Any:
+        value = super().coerce(value)
+        for model, price in value.items():
+            if not isinstance(price, dict) or set(price) - {"input", "output"}:
+                raise ConfigError(self.key, f'{model}: expected {{"input": n, "output": n}}')
+            for side, amount in price.items():
+                if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
+                    raise ConfigError(self.key, f"{model}.{side} must be a number >= 0")
+        return value
+
 
 KEYS = [
     ConfigKey(
@@ -12,7 +29,13 @@ KEYS = [
     ConfigKey("llm.model", str, "qwen-plus", "Model name sent to the provider."),
     ConfigKey("llm.temperature", float, 0.3, "Sampling temperature.", min_value=0, max_value=2),
     ConfigKey("llm.max_tokens", int, 1024, "Upper bound of completion tokens.", min_value=1),
-    ConfigKey("llm.timeout_seconds", float, 30.0, "Timeout of one LLM call.", min_value=0.1),
+    ConfigKey(
+        "llm.timeout_seconds",
+        float,
+        30.0,
+        "Deadline of one LLM call, retries included.",
+        min_value=0.1,
+    ),
     ConfigKey(
         "llm.first_token_timeout_seconds",
         float,
@@ -20,11 +43,19 @@ KEYS = [
         "Longest wait for the first streamed token.",
         min_value=0.1,
     ),
-    ConfigKey("llm.max_retries", int, 2, "Retries on timeouts, 429 and 5xx.", min_value=0),
     ConfigKey(
+        "llm.max_retries",
+        int,
+        2,
+        "Retries on 408, 409, 429, 5xx and refused connections, within the deadline.",
+        min_value=0,
+        max_value=10,
+    ),
+    PricesKey(
         "llm.prices",
         dict,
         {},
-        'Prices per 1,000 tokens by model: {"model": {"input": 0.002, "output": 0.006}} (CNY).',
+        'Prices in CNY per 1,000 tokens by model: {"qwen-plus": {"input": 0.0008, '
+        '"output": 0.002}}; "*" prices every other model. Unpriced models cost 0.',
     ),
 ]

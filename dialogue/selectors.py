@@ -1,0 +1,109 @@
+"""Reads: the sessions and messages a caller may see, with the staff filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from dialogue.authentication import Visitor
+from dialogue.models import Channel, ChatSession, Message
+
+
+def sessions_visible_to(user: Any) -> QuerySet[ChatSession]:
+    """Staff see their tenant's sessions; a visitor sees only its own web sessions."""
+    sessions = ChatSession.objects.select_related("work_order")
+    if isinstance(user, Visitor):
+        return sessions.filter(channel=Channel.WEB, external_user_id=user.visitor_id)
+    return sessions
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _day_end(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.max))
+
+
+def sessions_filter(
+    sessions: QuerySet[ChatSession],
+    *,
+    channel: str | None = None,
+    status: str | None = None,
+    handed_off: bool | None = None,
+    low_confidence: bool | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    external_user_id: str | None = None,
+    work_order: int | None = None,
+    q: str | None = None,
+) -> QuerySet[ChatSession]:
+    if channel:
+        sessions = sessions.filter(channel=channel)
+    if status:
+        sessions = sessions.filter(status=status)
+    if handed_off is not None:
+        handed = Q(handoff_reason__gt="")
+        sessions = sessions.filter(handed) if handed_off else sessions.exclude(handed)
+    if low_confidence is not None:
+        flagged = Exists(Message.objects.filter(session=OuterRef("pk"), low_confidence=True))
+        sessions = sessions.filter(flagged if low_confidence else ~flagged)
+    if since:
+        sessions = sessions.filter(last_activity_at__gte=_day_start(since))
+    if until:
+        sessions = sessions.filter(started_at__lte=_day_end(until))
+    if external_user_id:
+        sessions = sessions.filter(external_user_id=external_user_id)
+    if work_order:
+        sessions = sessions.filter(work_order_id=work_order)
+    if q:
+        # The old system's conversation search: any message of the session contains q.
+        matching = Message.objects.filter(session=OuterRef("pk"), content__icontains=q)
+        sessions = sessions.filter(Q(external_user_id=q) | Exists(matching))
+    return sessions
+
+
+def messages_filter(
+    messages: QuerySet[Message],
+    *,
+    session: int | None = None,
+    channel: str | None = None,
+    role: str | None = None,
+    low_confidence: bool | None = None,
+    kb_only: bool | None = None,
+    failed: bool | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    q: str | None = None,
+) -> QuerySet[Message]:
+    if session:
+        messages = messages.filter(session_id=session)
+    if channel:
+        messages = messages.filter(session__channel=channel)
+    if role:
+        messages = messages.filter(role=role)
+    if low_confidence is not None:
+        messages = messages.filter(low_confidence=low_confidence)
+    if kb_only is not None:
+        messages = messages.filter(kb_only=kb_only)
+    if failed is not None:
+        messages = messages.exclude(error_type="") if failed else messages.filter(error_type="")
+    if since:
+        messages = messages.filter(created_at__gte=_day_start(since))
+    if until:
+        messages = messages.filter(created_at__lte=_day_end(until))
+    if q:
+        messages = messages.filter(content__icontains=q)
+    return messages
+
+
+def session_history(session: ChatSession) -> QuerySet[Message]:
+    return session.messages.order_by("created_at", "id")
+
+
+def work_order_conversation(work_order_id: int) -> QuerySet[Message]:
+    """Every message of the chat sessions linked to a work order, in order."""
+    return Message.objects.filter(session__work_order_id=work_order_id).order_by("created_at", "id")

@@ -1,0 +1,66 @@
+"""Dialogue fixtures: the local LLM server, knowledge entries, visitors."""
+
+from collections.abc import Iterator
+
+import pytest
+from rest_framework.test import APIClient
+
+from dialogue.authentication import issue_visitor_token
+from helpdesk.config import get_config
+from llmstub import StubLLMServer
+
+
+@pytest.fixture(scope="session")
+def _llm_server() -> Iterator[StubLLMServer]:
+    with StubLLMServer(tokens=12) as server:
+        yield server
+
+
+@pytest.fixture
+def llm(_llm_server: StubLLMServer) -> StubLLMServer:
+    """The stub LLM, configured as the tenant's provider, reset for each test."""
+    _llm_server.reset()
+    config = get_config()
+    config.update(
+        {
+            "llm.base_url": _llm_server.base_url,
+            "llm.model": "stub-llm",
+            "llm.timeout_seconds": 2.0,
+            "llm.first_token_timeout_seconds": 1.0,
+            "llm.max_retries": 0,
+        }
+    )
+    return _llm_server
+
+
+@pytest.fixture
+def make_entry():
+    """Create a knowledge entry in the active scope."""
+    from knowledge.services import entry_create
+
+    def make(question: str, answer: str, *, verified: bool = True, category: str = ""):
+        return entry_create(question=question, answer=answer, verified=verified, category=category)
+
+    return make
+
+
+@pytest.fixture
+def refund_entries(scope_a, make_entry):
+    return [
+        make_entry(
+            "如何申请退款？", "在订单详情页点击“申请退款”，审核通过后 3 个工作日内原路退回。"
+        ),
+        make_entry("退款多久到账？", "退款审核通过后 1-3 个工作日到账，信用卡可能需要 7 天。"),
+    ]
+
+
+def visitor_client(tenant, visitor_id: str = "visitor-1") -> APIClient:
+    client = APIClient()
+    token = issue_visitor_token(tenant=tenant, visitor_id=visitor_id)
+    client.credentials(HTTP_AUTHORIZATION=f"Visitor {token}")
+    return client
+
+
+@pytest.fixture
+def visitor_a(tenant_a) -> APIClient:
+    return visitor_client(tenant_a)

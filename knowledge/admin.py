@@ -1,0 +1,252 @@
+"""Admin: entries with ranked search and verify actions, vocabulary, imports with progress."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, When
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from helpdesk.admin import TenantScopedAdmin
+from helpdesk.tenancy import current_tenant, current_tenant_or_none
+from knowledge import importing, services
+from knowledge.models import CustomWord, ImportJob, KnowledgeEntry, SynonymGroup
+from knowledge.search import search
+from knowledge.tasks import run_import
+
+
+class KnowledgeEntryForm(forms.ModelForm):
+    class Meta:
+        model = KnowledgeEntry
+        fields = services.EDITABLE_FIELDS
+
+    def clean(self):
+        data = super().clean()
+        try:
+            services.build_entry(
+                question=data.get("question", ""),
+                answer=data.get("answer", ""),
+                category=data.get("category", ""),
+                tags=data.get("tags") or [],
+            )
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        return data
+
+
+@admin.register(KnowledgeEntry)
+class KnowledgeEntryAdmin(TenantScopedAdmin):
+    form = KnowledgeEntryForm
+    list_display = ("question", "category", "verified", "is_active", "source", "usage_count")
+    list_filter = ("verified", "is_active", "source", "category")
+    list_select_related = ("verified_by",)
+    search_fields = ("question", "answer")
+    search_help_text = _("Ranked Chinese search over questions and answers.")
+    fields = (
+        "question",
+        "answer",
+        "category",
+        "tags",
+        "is_active",
+        "verified",
+        "verified_by",
+        "verified_at",
+        "source",
+        "source_document",
+        "source_position",
+        "work_order",
+        "usage_count",
+        "last_used_at",
+    )
+    readonly_fields = (
+        "verified",
+        "verified_by",
+        "verified_at",
+        "source",
+        "source_document",
+        "source_position",
+        "work_order",
+        "usage_count",
+        "last_used_at",
+    )
+    actions = ("verify_selected", "unverify_selected", "deactivate_selected")
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip() or current_tenant_or_none() is None:
+            return super().get_search_results(request, queryset, search_term)
+        ids = [hit.entry.pk for hit in search(search_term, limit=50)]
+        order = Case(
+            *(When(pk=pk, then=i) for i, pk in enumerate(ids)), output_field=IntegerField()
+        )
+        return queryset.filter(pk__in=ids).order_by(order) if ids else queryset.none(), False
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}
+        data["tags"] = data["tags"] or []
+        if change:
+            saved = services.entry_update(entry=obj, actor=request.user, **data)
+        else:
+            is_active = data.pop("is_active")
+            saved = services.entry_create(actor=request.user, **data)
+            if not is_active:
+                services.entry_deactivate(entry=saved, actor=request.user)
+        obj.pk = saved.pk
+
+    @admin.action(description=_("Verify selected entries"))
+    def verify_selected(self, request, queryset):
+        count = services.entries_verify(
+            entry_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
+        )
+        self.message_user(
+            request, ngettext("%d entry verified.", "%d entries verified.", count) % count
+        )
+
+    @admin.action(description=_("Remove verification of selected entries"))
+    def unverify_selected(self, request, queryset):
+        for entry in queryset:
+            services.entry_unverify(entry=entry, actor=request.user)
+
+    @admin.action(description=_("Deactivate selected entries"))
+    def deactivate_selected(self, request, queryset):
+        count = services.entries_deactivate(
+            entry_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
+        )
+        self.message_user(
+            request, ngettext("%d entry deactivated.", "%d entries deactivated.", count) % count
+        )
+
+
+class VocabularyAdmin(TenantScopedAdmin):
+    """Any change re-indexes the tenant in the background."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.vocabulary_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.vocabulary_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.vocabulary_changed()
+
+
+@admin.register(CustomWord)
+class CustomWordAdmin(VocabularyAdmin):
+    list_display = ("word", "updated_at")
+    search_fields = ("word",)
+
+
+class SynonymGroupForm(forms.ModelForm):
+    terms_text = forms.CharField(
+        label=_("terms"),
+        help_text=_("Comma-separated; the first term is the canonical one."),
+        max_length=2000,
+    )
+
+    class Meta:
+        model = SynonymGroup
+        fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["terms_text"].initial = ", ".join(self.instance.terms)
+
+    def clean_terms_text(self) -> list[str]:
+        raw = self.cleaned_data["terms_text"].replace("，", ",")
+        terms = list(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
+        if len(terms) < 2:
+            raise forms.ValidationError(_("Give at least two terms."))
+        return terms
+
+    def save(self, commit: bool = True):
+        self.instance.terms = self.cleaned_data["terms_text"]
+        return super().save(commit)
+
+
+@admin.register(SynonymGroup)
+class SynonymGroupAdmin(VocabularyAdmin):
+    form = SynonymGroupForm
+    list_display = ("__str__", "updated_at")
+
+
+class ImportUploadForm(forms.ModelForm):
+    upload = forms.FileField(
+        label=_("file"),
+        help_text=_("CSV/XLSX with question and answer columns, or a TXT/MD/DOCX/PDF document."),
+    )
+
+    class Meta:
+        model = ImportJob
+        fields = ()
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        try:
+            importing.check_upload(file_name=upload.name, size=upload.size)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        return upload
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(TenantScopedAdmin):
+    list_display = (
+        "file_name",
+        "kind",
+        "status",
+        "progress_percent",
+        "created_count",
+        "skipped_count",
+        "created_at",
+    )
+    list_filter = ("status", "kind")
+    list_select_related = ("created_by",)
+    readonly_fields = (
+        "file_name",
+        "kind",
+        "status",
+        "progress_percent",
+        "total",
+        "processed",
+        "created_count",
+        "skipped_count",
+        "errors",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ImportUploadForm
+            kwargs["fields"] = ("upload",)
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ("upload",) if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    @admin.display(description=_("progress"))
+    def progress_percent(self, job: ImportJob) -> str:
+        return f"{job.progress}%"
+
+    def save_model(self, request, obj, form, change):
+        upload = form.cleaned_data["upload"]
+        job = importing.import_create(
+            file_name=upload.name, content=upload.read(), actor=request.user
+        )
+        run_import.enqueue(tenant_id=current_tenant().pk, job_id=job.pk)
+        obj.pk = job.pk

@@ -1,0 +1,33 @@
+"""Demo knowledge base for `manage.py seed_demo` (idempotent: keyed by content hash).
+
+The entries, dictionary and synonyms are those of the evaluation set, so the demo
+tenant searches the way the evaluation measures.
+"""
+
+from __future__ import annotations
+
+from knowledge import services
+from knowledge.evaluation.run import load_dataset
+from knowledge.models import CustomWord, KnowledgeEntry, SynonymGroup
+
+UNVERIFIED_EVERY = 7  # leave some drafts for the verify workflow
+
+
+def seed(tenant) -> str:
+    dataset = load_dataset()
+    if not CustomWord.objects.exists() and not SynonymGroup.objects.exists():
+        services.vocabulary_replace(words=dataset["dictionary"], synonyms=dataset["synonyms"])
+    existing = set(KnowledgeEntry.objects.values_list("content_hash", flat=True))
+    created = 0
+    for number, item in enumerate(dataset["entries"]):
+        if services.content_hash(item["question"], item["answer"]) in existing:
+            continue
+        services.entry_create(
+            question=item["question"],
+            answer=item["answer"],
+            category=item["category"],
+            tags=item["tags"],
+            verified=number % UNVERIFIED_EVERY != 0,
+        )
+        created += 1
+    return f"{created} knowledge entries"

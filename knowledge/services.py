@@ -1,0 +1,383 @@
+"""Writes to the knowledge base. The tenant is always the active scope.
+
+Validation problems raise Django's ValidationError with a dict of fields; the
+API turns it into a 400. Every write of question or answer also writes the
+segmented text, which the database indexes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from helpdesk.config import get_config
+from helpdesk.tenancy import current_tenant
+from knowledge import text
+from knowledge.models import ANSWER_MAX, QUESTION_MAX, CustomWord, KnowledgeEntry, SynonymGroup
+from knowledge.vocabulary import forget_vocabulary_version
+
+MAX_TAGS = 20
+MAX_TAG_CHARS = 32
+MAX_BULK_IDS = 500
+MAX_SYNONYM_TERMS = 30
+
+EDITABLE_FIELDS = ("question", "answer", "category", "tags", "is_active")
+
+
+def content_hash(question: str, answer: str) -> str:
+    normalised = (
+        " ".join(text.normalise(question).split()) + "\n" + " ".join(text.normalise(answer).split())
+    )
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+def _clean_tags(tags: Iterable[Any]) -> list[str]:
+    if isinstance(tags, str) or not isinstance(tags, Iterable):
+        raise ValidationError({"tags": _("Tags must be a list of strings.")})
+    cleaned: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise ValidationError({"tags": _("Tags must be a list of strings.")})
+        tag = tag.strip()
+        if len(tag) > MAX_TAG_CHARS:
+            raise ValidationError(
+                {"tags": _("A tag has at most %(n)d characters.") % {"n": MAX_TAG_CHARS}}
+            )
+        if tag and tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise ValidationError({"tags": _("At most %(n)d tags.") % {"n": MAX_TAGS}})
+    return cleaned
+
+
+def _clean_text(question: str, answer: str) -> tuple[str, str]:
+    errors = {}
+    question = (question or "").strip()
+    answer = (answer or "").strip()
+    if not question:
+        errors["question"] = _("The question may not be blank.")
+    elif len(question) > QUESTION_MAX:
+        errors["question"] = _("The question has at most %(n)d characters.") % {"n": QUESTION_MAX}
+    if not answer:
+        errors["answer"] = _("The answer may not be blank.")
+    elif len(answer) > ANSWER_MAX:
+        errors["answer"] = _("The answer has at most %(n)d characters.") % {"n": ANSWER_MAX}
+    if errors:
+        raise ValidationError(errors)
+    return question, answer
+
+
+def index_fields(entry: KnowledgeEntry, segmenter: text.Segmenter | None = None) -> None:
+    """Fill the segmented columns and the content hash from question and answer."""
+    segmenter = segmenter or text.segmenter_for(current_tenant().pk)
+    entry.question_tokens = " ".join(segmenter.segment(entry.question))
+    entry.answer_tokens = " ".join(segmenter.segment(entry.answer))
+    entry.content_hash = content_hash(entry.question, entry.answer)
+
+
+def build_entry(
+    *,
+    question: str,
+    answer: str,
+    category: str = "",
+    tags: Sequence[str] = (),
+    source: str = KnowledgeEntry.Source.MANUAL,
+    actor=None,
+    verified: bool = False,
+    work_order=None,
+    source_document: str = "",
+    source_position: int | None = None,
+    segmenter: text.Segmenter | None = None,
+) -> KnowledgeEntry:
+    """A validated, indexed, unsaved entry (imports save many at once)."""
+    question, answer = _clean_text(question, answer)
+    category = (category or "").strip()
+    if len(category) > 64:
+        raise ValidationError({"category": _("The category has at most 64 characters.")})
+    if source not in KnowledgeEntry.Source.values:
+        raise ValidationError({"source": _("Unknown source.")})
+    entry = KnowledgeEntry(
+        question=question,
+        answer=answer,
+        category=category,
+        tags=_clean_tags(tags),
+        source=source,
+        source_document=source_document[:255],
+        source_position=source_position,
+        work_order=work_order,
+        created_by=actor,
+        updated_by=actor,
+    )
+    if verified:
+        entry.verified = True
+        entry.verified_by = actor
+        entry.verified_at = timezone.now()
+    index_fields(entry, segmenter)
+    return entry
+
+
+@transaction.atomic
+def entry_create(
+    *,
+    question: str,
+    answer: str,
+    category: str = "",
+    tags: Sequence[str] = (),
+    source: str = KnowledgeEntry.Source.MANUAL,
+    actor=None,
+    verified: bool = False,
+    work_order=None,
+) -> KnowledgeEntry:
+    entry = build_entry(
+        question=question,
+        answer=answer,
+        category=category,
+        tags=tags,
+        source=source,
+        actor=actor,
+        verified=verified,
+        work_order=work_order,
+    )
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def entry_update(*, entry: KnowledgeEntry, actor=None, **changes: Any) -> KnowledgeEntry:
+    """Change question, answer, category, tags or is_active.
+
+    A changed question or answer takes the verification away: somebody has to check
+    the new text before the assistant prefers it again.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    entry = KnowledgeEntry.objects.select_for_update().get(pk=entry.pk)
+    question, answer = _clean_text(
+        changes.get("question", entry.question), changes.get("answer", entry.answer)
+    )
+    text_changed = (question, answer) != (entry.question, entry.answer)
+    entry.question, entry.answer = question, answer
+    if "category" in changes:
+        category = (changes["category"] or "").strip()
+        if len(category) > 64:
+            raise ValidationError({"category": _("The category has at most 64 characters.")})
+        entry.category = category
+    if "tags" in changes:
+        entry.tags = _clean_tags(changes["tags"])
+    if "is_active" in changes:
+        entry.is_active = bool(changes["is_active"])
+    if text_changed:
+        index_fields(entry)
+        entry.verified, entry.verified_by, entry.verified_at = False, None, None
+    entry.updated_by = actor
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def entry_verify(*, entry: KnowledgeEntry, actor) -> KnowledgeEntry:
+    entries_verify(entry_ids=[entry.pk], actor=actor)
+    entry.refresh_from_db()
+    return entry
+
+
+@transaction.atomic
+def entry_unverify(*, entry: KnowledgeEntry, actor) -> KnowledgeEntry:
+    KnowledgeEntry.objects.filter(pk=entry.pk).update(
+        verified=False, verified_by=None, verified_at=None, updated_by=actor, updated_at=_now()
+    )
+    entry.refresh_from_db()
+    return entry
+
+
+@transaction.atomic
+def entry_deactivate(*, entry: KnowledgeEntry, actor=None) -> KnowledgeEntry:
+    entries_deactivate(entry_ids=[entry.pk], actor=actor)
+    entry.refresh_from_db()
+    return entry
+
+
+def _now():
+    return timezone.now()
+
+
+def _check_ids(entry_ids: Sequence[int]) -> list[int]:
+    ids = list(dict.fromkeys(entry_ids))
+    if not ids:
+        raise ValidationError({"ids": _("Give at least one id.")})
+    if len(ids) > MAX_BULK_IDS:
+        raise ValidationError({"ids": _("At most %(n)d ids at once.") % {"n": MAX_BULK_IDS}})
+    found = set(KnowledgeEntry.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationError(
+            {"ids": _("Unknown ids: %(ids)s.") % {"ids": ", ".join(map(str, missing[:20]))}}
+        )
+    return ids
+
+
+@transaction.atomic
+def entries_verify(*, entry_ids: Sequence[int], actor) -> int:
+    """Verify entries (all of them or, if any id is unknown, none). Returns how many changed."""
+    ids = _check_ids(entry_ids)
+    return KnowledgeEntry.objects.filter(pk__in=ids, verified=False).update(
+        verified=True, verified_by=actor, verified_at=_now(), updated_by=actor, updated_at=_now()
+    )
+
+
+@transaction.atomic
+def entries_deactivate(*, entry_ids: Sequence[int], actor=None) -> int:
+    ids = _check_ids(entry_ids)
+    return KnowledgeEntry.objects.filter(pk__in=ids, is_active=True).update(
+        is_active=False, updated_by=actor, updated_at=_now()
+    )
+
+
+@transaction.atomic
+def entries_record_usage(*, entry_ids: Iterable[int]) -> int:
+    """Count one use of each entry (an answer cited it). Atomic increments, no lost updates."""
+    ids = list(dict.fromkeys(int(i) for i in entry_ids))
+    if not ids:
+        return 0
+    return KnowledgeEntry.objects.filter(pk__in=ids).update(
+        usage_count=F("usage_count") + 1, last_used_at=_now()
+    )
+
+
+def find_duplicate(question: str, answer: str = "") -> tuple[KnowledgeEntry, float] | None:
+    """The most similar active entry at or above the duplicate threshold, if any."""
+    from knowledge.search import search
+
+    threshold = get_config().get("knowledge.duplicate_threshold")
+    probe = text.segment(question)
+    best: tuple[KnowledgeEntry, float] | None = None
+    for hit in search(question, limit=5):
+        similarity = text.weighted_cosine(probe, hit.entry.question_tokens.split())
+        if similarity >= threshold and (best is None or similarity > best[1]):
+            best = (hit.entry, similarity)
+    return best
+
+
+@transaction.atomic
+def entry_create_from_workorder(*, work_order, actor, verified: bool = False) -> KnowledgeEntry:
+    """Turn a resolved or closed work order into an entry linked to it.
+
+    The title (and description) become the question, the resolution the answer.
+    Refused when the work order already has an entry or a near-duplicate exists.
+    """
+    from workorders.models import WorkOrder
+
+    if work_order.status not in (WorkOrder.Status.RESOLVED, WorkOrder.Status.CLOSED):
+        raise ValidationError(
+            {"work_order": _("Only a resolved or closed work order can become an entry.")}
+        )
+    if not (work_order.resolution or "").strip():
+        raise ValidationError({"work_order": _("The work order has no resolution.")})
+    existing = KnowledgeEntry.objects.filter(work_order=work_order).first()
+    if existing is not None:
+        raise ValidationError(
+            {
+                "work_order": _("Entry %(id)d was already made from this work order.")
+                % {"id": existing.pk}
+            },
+            code="duplicate",
+        )
+    question = work_order.title.strip()
+    description = (work_order.description or "").strip()
+    if description:
+        question = f"{question}\n{description}"[:QUESTION_MAX]
+    duplicate = find_duplicate(work_order.title)
+    if duplicate is not None:
+        raise ValidationError(
+            {
+                "work_order": _("Entry %(id)d already answers this (similarity %(sim).2f).")
+                % {"id": duplicate[0].pk, "sim": duplicate[1]}
+            },
+            code="duplicate",
+        )
+    return entry_create(
+        question=question,
+        answer=work_order.resolution,
+        category=work_order.category or "",
+        source=KnowledgeEntry.Source.WORK_ORDER,
+        actor=actor,
+        verified=verified,
+        work_order=work_order,
+    )
+
+
+# Vocabulary ------------------------------------------------------------------------------------
+
+
+def _vocabulary_changed() -> None:
+    from knowledge.tasks import reindex_tenant
+
+    tenant = current_tenant()
+    forget_vocabulary_version(tenant.pk)
+    transaction.on_commit(lambda: reindex_tenant.enqueue(tenant_id=tenant.pk))
+
+
+@transaction.atomic
+def vocabulary_replace(
+    *, words: Iterable[str], synonyms: Iterable[Sequence[str]]
+) -> tuple[int, int]:
+    """Replace the tenant's dictionary and synonym groups; re-indexes in the background."""
+    clean_words = []
+    for word in words:
+        word = str(word).strip()
+        if not word or len(word) > 48:
+            raise ValidationError({"words": _("A word has 1 to 48 characters.")})
+        if word not in clean_words:
+            clean_words.append(word)
+    clean_groups = []
+    for group in synonyms:
+        if isinstance(group, str) or not isinstance(group, Sequence):
+            raise ValidationError({"synonyms": _("Each synonym group is a list of terms.")})
+        terms = list(dict.fromkeys(str(t).strip() for t in group if str(t).strip()))
+        if len(terms) < 2 or len(terms) > MAX_SYNONYM_TERMS:
+            raise ValidationError(
+                {"synonyms": _("A synonym group has 2 to %(n)d terms.") % {"n": MAX_SYNONYM_TERMS}}
+            )
+        clean_groups.append(terms)
+    CustomWord.objects.all().delete()
+    SynonymGroup.objects.all().delete()
+    CustomWord.objects.bulk_create(CustomWord(word=w) for w in clean_words)
+    SynonymGroup.objects.bulk_create(SynonymGroup(terms=t) for t in clean_groups)
+    _vocabulary_changed()
+    return len(clean_words), len(clean_groups)
+
+
+def vocabulary_changed() -> None:
+    """Call after editing words or synonym groups directly (the admin does)."""
+    _vocabulary_changed()
+
+
+@transaction.atomic
+def tenant_reindex(*, batch_size: int = 500) -> int:
+    """Re-segment every entry of the active tenant with its current vocabulary."""
+    tenant = current_tenant()
+    forget_vocabulary_version(tenant.pk)
+    segmenter = text.segmenter_for(tenant.pk)
+    count = 0
+    batch: list[KnowledgeEntry] = []
+    for entry in KnowledgeEntry.objects.only("id", "tenant_id", "question", "answer").iterator(
+        chunk_size=batch_size
+    ):
+        index_fields(entry, segmenter)
+        batch.append(entry)
+        if len(batch) >= batch_size:
+            count += len(batch)
+            KnowledgeEntry.objects.bulk_update(batch, ["question_tokens", "answer_tokens"])
+            batch = []
+    if batch:
+        count += len(batch)
+        KnowledgeEntry.objects.bulk_update(batch, ["question_tokens", "answer_tokens"])
+    return count

@@ -1,0 +1,22 @@
+"""Background work of the knowledge base: re-indexing and imports."""
+
+from django.tasks import task
+
+from helpdesk.tasks import tenant_task
+
+
+@task()
+@tenant_task
+def reindex_tenant(*, tenant_id: int) -> int:
+    """Re-segment the tenant's entries after its dictionary or synonyms changed."""
+    from knowledge.services import tenant_reindex
+
+    return tenant_reindex()
+
+
+@task()
+@tenant_task
+def run_import(*, tenant_id: int, job_id: int) -> str:
+    from knowledge.importing import import_run
+
+    return import_run(job_id=job_id)

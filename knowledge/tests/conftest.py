@@ -1,0 +1,105 @@
+"""Fixtures of the knowledge tests: a small knowledge base per tenant and file builders."""
+
+from __future__ import annotations
+
+import io
+import zlib
+
+import pytest
+
+from helpdesk.tenancy import tenant_scope
+from knowledge import services
+
+ENTRIES_A = [
+    (
+        "手机App无法登录怎么办？",
+        "请确认网络正常并升级App，仍无法登录请用短信验证码登录。",
+        "账号登录",
+    ),
+    ("如何申请退款？", "在App订单详情页点击“申请退款”，审核通过后原路退回。", "退款"),
+    ("退款多久到账？", "退款审核通过后 1-7 个工作日原路退回。", "退款"),
+    ("OTA 升级失败怎么办？", "请确保车辆电量高于 30% 并停在网络良好的地方后重试 OTA 升级。", "OTA"),
+    ("数字钥匙无法开门", "请打开手机蓝牙并靠近车门，必要时重新绑定数字钥匙。", "数字钥匙"),
+]
+
+
+@pytest.fixture
+def kb_a(tenant_a, agent_a):
+    """Tenant A's entries (verified), created inside its scope."""
+    with tenant_scope(tenant_a):
+        return [
+            services.entry_create(question=q, answer=a, category=c, actor=agent_a, verified=True)
+            for q, a, c in ENTRIES_A
+        ]
+
+
+@pytest.fixture
+def kb_b(tenant_b, agent_b):
+    with tenant_scope(tenant_b):
+        return [
+            services.entry_create(
+                question="租户乙的退款规则", answer="租户乙的退款七天内处理。", actor=agent_b
+            )
+        ]
+
+
+def make_docx(blocks: list[tuple[str, str]]) -> bytes:
+    """A DOCX with ("heading"|"text", content) blocks."""
+    from docx import Document
+
+    document = Document()
+    for kind, content in blocks:
+        if kind == "heading":
+            document.add_heading(content, level=1)
+        else:
+            document.add_paragraph(content)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def make_pdf(lines: list[str]) -> bytes:
+    """A minimal valid PDF whose text (ASCII) is extractable by pypdf."""
+    content = (
+        "BT /F1 12 Tf 50 750 Td 14 TL "
+        + " ".join(
+            "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '"
+            for line in lines
+        )
+        + " ET"
+    )
+    stream = zlib.compress(content.encode("latin-1"))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
+    return out.getvalue()
+
+
+def make_xlsx(rows: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,27 @@
+"""Choices of LLMCall, importable before the app registry is ready (helpdesk.llm uses them)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Purpose(models.TextChoices):
+    CHAT = "chat", _("chat")
+    SUGGESTION = "suggestion", _("work-order suggestion")
+    EXTRACTION = "extraction", _("extraction")
+    OTHER = "other", _("other")
+
+
+class Outcome(models.TextChoices):
+    OK = "ok", _("ok")
+    ERROR = "error", _("error")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class ErrorType(models.TextChoices):
+    TIMEOUT = "timeout", _("timeout")
+    RATE_LIMITED = "rate_limited", _("rate limited")
+    PROVIDER_ERROR = "provider_error", _("provider error")
+    BAD_RESPONSE = "bad_response", _("bad response")
+    NOT_CONFIGURED = "not_configured", _("not configured")
+    BAD_CONFIGURATION = "bad_configuration", _("bad configuration")
+    INTERNAL = "internal", _("internal error")

@@ -1,0 +1,39 @@
+"""Writes of the llm app."""
+
+from decimal import Decimal
+
+from llm.models import LLMCall
+
+
+def llm_call_record(
+    *,
+    purpose: str,
+    model: str,
+    stream: bool,
+    prompt_tokens: int,
+    completion_tokens: int,
+    usage_reported: bool,
+    cost: Decimal,
+    latency_ms: int,
+    first_token_ms: int | None,
+    attempts: int,
+    outcome: str,
+    error_type: str,
+    status_code: int | None,
+) -> LLMCall:
+    """Record one LLM call in the active tenant (helpdesk.llm calls this for every call)."""
+    return LLMCall.objects.create(
+        purpose=purpose,
+        model=model[:200],
+        stream=stream,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        usage_reported=usage_reported,
+        cost=cost,
+        latency_ms=latency_ms,
+        first_token_ms=first_token_ms,
+        attempts=attempts,
+        outcome=outcome,
+        error_type=error_type,
+        status_code=status_code,
+    )
