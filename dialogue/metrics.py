@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.registry import Unit, metric
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from alerts.registry import Unit, metric
 from dialogue.models import ChatSession, Message, Role
 from helpdesk.config import get_config
 

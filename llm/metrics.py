@@ -8,9 +8,9 @@ the page, are neither). None means there was nothing to measure.
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.registry import Unit, metric
 from django.utils.translation import gettext_lazy as _
 
+from alerts.registry import Unit, metric
 from llm.models import LLMCall
 from llm.selectors import usage_totals
 
