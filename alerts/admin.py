@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -21,19 +21,11 @@ from alerts import services
 from alerts.evaluation import evaluate_rule
 from alerts.models import Alert, AlertNotification, AlertRule, Level
 from alerts.registry import Unit, all_metrics
-from helpdesk.admin import TenantScopedAdmin, TenantScopedInline
-from helpdesk.tenancy import tenant_scope
+from helpdesk.admin import TenantScopedAdmin, TenantScopedInline, rows_in_their_scope
 
 
 def metric_choices() -> list[tuple[str, str]]:
     return [(m.name, f"{m.label} ({m.unit.label}) · {m.name}") for m in all_metrics()]
-
-
-def _in_scope(queryset: QuerySet) -> Iterator[Any]:
-    """Each selected row inside its tenant's scope (superusers select across tenants)."""
-    for row in queryset.select_related("tenant").order_by("pk"):
-        with tenant_scope(row.tenant):
-            yield row
 
 
 class AlertRuleForm(forms.ModelForm):
@@ -124,12 +116,12 @@ class AlertRuleAdmin(TenantScopedAdmin):
         services.alert_rule_delete(rule=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AlertRule]) -> None:
-        for rule in _in_scope(queryset):
+        for rule in rows_in_their_scope(queryset):
             services.alert_rule_delete(rule=rule)
 
     def _set_enabled(self, request: HttpRequest, queryset, enabled: bool) -> None:
         count = 0
-        for rule in _in_scope(queryset):
+        for rule in rows_in_their_scope(queryset):
             services.alert_rule_update(rule=rule, enabled=enabled)
             count += 1
         self.message_user(
@@ -147,7 +139,7 @@ class AlertRuleAdmin(TenantScopedAdmin):
     @admin.action(description=_("Evaluate now"), permissions=["change"])
     def evaluate_now(self, request: HttpRequest, queryset) -> None:
         now = timezone.now()
-        for rule in _in_scope(queryset):
+        for rule in rows_in_their_scope(queryset):
             result = evaluate_rule(rule, tenant=rule.tenant, now=now)
             self.message_user(
                 request,
@@ -268,7 +260,7 @@ class AlertAdmin(TenantScopedAdmin):
 
     def _run(self, request: HttpRequest, queryset, change: Callable[[Alert], Any]) -> None:
         done, failed = 0, []
-        for alert in _in_scope(queryset):
+        for alert in rows_in_their_scope(queryset):
             try:
                 change(alert)
                 done += 1

@@ -14,7 +14,6 @@ from accounts.models import Role as UserRole
 from dialogue import services
 from dialogue.models import ChatSession, Message, SessionStatus, WorkOrderSuggestion
 from helpdesk.admin import TenantScopedAdmin, TenantScopedInline
-from helpdesk.tenancy import tenant_scope
 
 
 class MessageInline(TenantScopedInline):
@@ -100,14 +99,6 @@ class ChatSessionAdmin(TenantScopedAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Superusers read conversations; only the tenant's agents answer them.
         return self._has_role(request, UserRole.AGENT)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        response = super().changeform_view(request, object_id, form_url, extra_context)
-        if request.user.is_superuser and object_id is not None and hasattr(response, "render"):
-            # The message inline renders lazily; render inside the row's tenant scope.
-            with tenant_scope(self._object_tenant(object_id)):
-                response.render()
-        return response
 
     @admin.action(description=_("End the selected conversations"), permissions=["change"])
     def end_sessions(self, request: HttpRequest, queryset) -> None:

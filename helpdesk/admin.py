@@ -11,10 +11,12 @@ deleting one row runs inside that row's tenant scope. They do not add rows: a
 row is always created by someone working in a tenant.
 """
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import ActionLocation
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +26,13 @@ from helpdesk.tenancy import current_tenant_or_none, tenant_scope
 admin.site.site_header = _("Helpdesk administration")
 admin.site.site_title = _("Helpdesk")
 admin.site.index_title = _("Customer service back office")
+
+
+def rows_in_their_scope(queryset: QuerySet) -> Iterator[Any]:
+    """Each row of `queryset` inside its own tenant's scope (superuser actions span tenants)."""
+    for row in queryset.select_related("tenant").order_by("pk"):
+        with tenant_scope(row.tenant):
+            yield row
 
 
 def _tenant_staff(request: HttpRequest) -> bool:
@@ -36,7 +45,13 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest):
         if request.user.is_superuser:
-            queryset = self.model.all_tenants.select_related("tenant")
+            # ChangeList ignores list_select_related once the queryset has a select_related,
+            # so the tenant column's join carries the admin's own joins with it.
+            related = self.list_select_related
+            if related is True:
+                queryset = self.model.all_tenants.select_related()
+            else:
+                queryset = self.model.all_tenants.select_related("tenant", *(related or ()))
         else:
             queryset = self.model.objects.all()
         ordering = self.get_ordering(request)
@@ -83,23 +98,42 @@ class TenantScopedAdmin(admin.ModelAdmin):
             raise Http404
         return row.tenant
 
+    def _in_object_scope(self, request: HttpRequest, object_id: str, view: Callable) -> Any:
+        """Superusers: run `view` and render its response inside the row's tenant scope.
+
+        Template responses render after the view returns; inlines and related lookups
+        query then, so the rendering must happen inside the scope too.
+        """
+        if not request.user.is_superuser or object_id is None:
+            return view()
+        with tenant_scope(self._object_tenant(object_id)):
+            response = view()
+            if hasattr(response, "render"):
+                response.render()
+            return response
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if request.user.is_superuser and object_id is not None:
-            with tenant_scope(self._object_tenant(object_id)):
-                return super().changeform_view(request, object_id, form_url, extra_context)
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        return self._in_object_scope(
+            request,
+            object_id,
+            lambda: super(TenantScopedAdmin, self).changeform_view(
+                request, object_id, form_url, extra_context
+            ),
+        )
 
     def delete_view(self, request, object_id, extra_context=None):
-        if request.user.is_superuser:
-            with tenant_scope(self._object_tenant(object_id)):
-                return super().delete_view(request, object_id, extra_context)
-        return super().delete_view(request, object_id, extra_context)
+        return self._in_object_scope(
+            request,
+            object_id,
+            lambda: super(TenantScopedAdmin, self).delete_view(request, object_id, extra_context),
+        )
 
     def history_view(self, request, object_id, extra_context=None):
-        if request.user.is_superuser:
-            with tenant_scope(self._object_tenant(object_id)):
-                return super().history_view(request, object_id, extra_context)
-        return super().history_view(request, object_id, extra_context)
+        return self._in_object_scope(
+            request,
+            object_id,
+            lambda: super(TenantScopedAdmin, self).history_view(request, object_id, extra_context),
+        )
 
     def get_actions(self, request: HttpRequest, action_location=ActionLocation.CHANGE_LIST):
         actions = super().get_actions(request, action_location)

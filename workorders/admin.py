@@ -6,7 +6,7 @@ same timeline events and obeys the same status rules as the API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,8 +17,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from helpdesk.admin import TenantScopedAdmin, TenantScopedInline
-from helpdesk.tenancy import current_tenant_or_none, tenant_scope
+from helpdesk.admin import TenantScopedAdmin, TenantScopedInline, rows_in_their_scope
+from helpdesk.tenancy import current_tenant_or_none
 from workorders import exporting, selectors, services
 from workorders.models import WorkOrder, WorkOrderEvent
 
@@ -190,11 +190,6 @@ class WorkOrderAdmin(TenantScopedAdmin):
         ),
     )
 
-    def get_queryset(self, request: HttpRequest):
-        # ChangeList skips list_select_related when the queryset already has a
-        # select_related (the base adds "tenant" for superusers), so add it here.
-        return super().get_queryset(request).select_related(*self.list_select_related)
-
     def get_search_results(self, request, queryset, search_term):
         # The same search as the API, which uses the search indexes (see selectors.search).
         if not search_term.strip():
@@ -271,17 +266,11 @@ class WorkOrderAdmin(TenantScopedAdmin):
 
     # Actions -----------------------------------------------------------------------------------
 
-    def _in_scope(self, queryset: QuerySet[WorkOrder]) -> Iterator[WorkOrder]:
-        """Each selected row inside its tenant's scope (superusers select across tenants)."""
-        for work_order in queryset.select_related("tenant").order_by("pk"):
-            with tenant_scope(work_order.tenant):
-                yield work_order
-
     def _run(
         self, request: HttpRequest, queryset: QuerySet, change: Callable[[WorkOrder], None]
     ) -> None:
         done, failed = 0, []
-        for work_order in self._in_scope(queryset):
+        for work_order in rows_in_their_scope(queryset):
             try:
                 change(work_order)
                 done += 1
