@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -144,12 +145,13 @@ def message_add_answer(
     return answer
 
 
+def transcript_line(message: Message) -> str:
+    stamp = timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    return f"[{stamp}] {TRANSCRIPT_ROLES[message.role]}：{message.content}"
+
+
 def transcript(session: ChatSession) -> str:
-    lines = []
-    for message in session.messages.order_by("created_at", "id"):
-        stamp = timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M:%S")
-        lines.append(f"[{stamp}] {TRANSCRIPT_ROLES[message.role]}：{message.content}")
-    return "\n".join(lines)
+    return "\n".join(map(transcript_line, session.messages.order_by("created_at", "id")))
 
 
 def _summary(session: ChatSession, reason: str) -> str:
@@ -182,8 +184,13 @@ def _description(summary: str, text: str) -> str:
 def session_handoff(*, session: ChatSession, reason: str, actor: Any = None) -> ChatSession:
     """Hand the session to a person: open a chat work order with the transcript and a summary.
 
+    The summary is built from templates, so the hand-off never waits for the LLM; once
+    committed, a background task adds the LLM's summary (dialogue.handoff_summary).
     Idempotent: a session already handed off keeps its work order.
     """
+    # Imported here: dialogue.handoff_summary imports this module.
+    from dialogue.handoff_summary import handoff_summary_schedule
+
     with transaction.atomic():
         session = ChatSession.objects.select_for_update().get(pk=session.pk)
         if session.status == SessionStatus.ENDED:
@@ -207,6 +214,7 @@ def session_handoff(*, session: ChatSession, reason: str, actor: Any = None) -> 
         session.handed_off_at = timezone.now()
         session.work_order = work_order
         session.save(update_fields=["status", "handoff_reason", "handed_off_at", "work_order"])
+        transaction.on_commit(partial(handoff_summary_schedule, session=session), robust=True)
     return session
 
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class Purpose(models.TextChoices):
     CHAT = "chat", _("chat")
     SUGGESTION = "suggestion", _("work-order suggestion")
+    HANDOFF_SUMMARY = "handoff_summary", _("hand-off summary")
     EXTRACTION = "extraction", _("extraction")
     OTHER = "other", _("other")
 
