@@ -17,7 +17,7 @@ unset DATABASE_URL REDIS_URL
 
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py compilemessages -v0 2>/dev/null || true
-.venv/bin/python manage.py seed_demo
+.venv/bin/python manage.py seed_demo --base-url "http://127.0.0.1:${PORT:-8000}"
 
 .venv/bin/python manage.py db_worker --queue-name '*' &
 worker=$!
@@ -25,4 +25,5 @@ trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
 
 echo
 echo "Helpdesk is serving on http://127.0.0.1:${PORT:-8000}  (admin: /admin/, API docs: /api/docs/)"
+echo "Customer web chat: the \"web chat\" links above (one per demo tenant)"
 .venv/bin/python -m uvicorn helpdesk.asgi:application --host 127.0.0.1 --port "${PORT:-8000}"

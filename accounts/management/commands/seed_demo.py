@@ -6,6 +6,7 @@ import secrets
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 
 from accounts.models import Role, Tenant, User
 from accounts.services import tenant_create
@@ -21,7 +22,15 @@ class Command(BaseCommand):
         "taken from HELPDESK_DEMO_PASSWORD or generated and printed once."
     )
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--base-url",
+            default="",
+            help="Where the demo is served (e.g. http://127.0.0.1:8000), for the web chat links.",
+        )
+
     def handle(self, *args, **options) -> None:
+        base_url = options["base_url"].rstrip("/")
         for slug, name in DEMO_TENANTS:
             tenant = Tenant.objects.filter(slug=slug).first() or tenant_create(name=name, slug=slug)
             username = f"{slug}-admin" if slug != "demo" else "admin"
@@ -29,6 +38,8 @@ class Command(BaseCommand):
             with transaction.atomic(), tenant_scope(tenant):
                 for app in DEMO_APPS:
                     self._seed_app(app, tenant)
+            chat = reverse("widget:page", kwargs={"widget_key": tenant.widget_key})
+            self.stdout.write(f"{slug}: web chat {base_url}{chat}")
 
     def _ensure_admin(self, tenant: Tenant, username: str) -> None:
         if User.objects.filter(username=username).exists():
