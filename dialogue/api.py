@@ -20,6 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -53,6 +54,7 @@ from helpdesk.api.views import (
     TenantReadOnlyViewSet,
 )
 from helpdesk.config import get_config
+from helpdesk.db import release_pooled_connections
 from workorders.models import WorkOrder
 
 logger = logging.getLogger(__name__)
@@ -362,6 +364,17 @@ async def _event_stream(turn: pipeline.Turn) -> AsyncIterator[bytes]:
         yield _sse("error", {"message": str(_("The answer could not be completed."))})
 
 
+class JSONErrorsNegotiation(DefaultContentNegotiation):
+    """The stream's errors are JSON envelopes, whatever the client accepts.
+
+    Streaming clients send `Accept: text/event-stream`, which no DRF renderer offers;
+    default negotiation would answer 406 instead of the real error.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ChatStreamView(TenantGenericAPIView):
     """POST a message; the answer comes back as Server-Sent Events.
 
@@ -375,11 +388,18 @@ class ChatStreamView(TenantGenericAPIView):
     permission_classes = [ChatParticipant]
     throttle_classes = CHAT_THROTTLES
     serializer_class = SendMessageSerializer
+    content_negotiation_class = JSONErrorsNegotiation
     visitor_allowed = True
     view_is_async = True
 
     async def dispatch(self, request, *args, **kwargs):
-        return await sync_to_async(super().dispatch)(request, *args, **kwargs)
+        return await sync_to_async(self._dispatch_and_release)(request, *args, **kwargs)
+
+    def _dispatch_and_release(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            release_pooled_connections()
 
     @extend_schema(
         request=SendMessageSerializer,

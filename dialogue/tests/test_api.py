@@ -209,15 +209,18 @@ def test_feedback(tenant_a, llm, visitor_a, client_b):
         assert ChatSession.objects.get(pk=session_id).satisfaction == 4
 
 
-def _stream(tenant, visitor_id: str, session_id: int, body: dict):
+def _stream(tenant, visitor_id: str, session_id: int, body: dict, accept: str = ""):
     token = issue_visitor_token(tenant=tenant, visitor_id=visitor_id)
+    headers = {"Authorization": f"Visitor {token}"}
+    if accept:
+        headers["Accept"] = accept
 
     async def run():
         response = await AsyncClient().post(
             f"{SESSIONS}{session_id}/stream/",
             body,
             content_type="application/json",
-            headers={"Authorization": f"Visitor {token}"},
+            headers=headers,
         )
         if not response.streaming:
             return response, []
@@ -236,6 +239,7 @@ def _events(chunks: list[bytes]) -> list[tuple[str, dict]]:
 
 
 def test_stream_answers_as_server_sent_events(tenant_a, llm, refund_entries, visitor_a):
+    llm.configure(token_delay_ms=5)
     session_id = open_session(visitor_a)
     response, chunks = _stream(tenant_a, "visitor-1", session_id, {"content": "退款多久到账"})
     assert response.status_code == 200
@@ -262,6 +266,18 @@ def test_stream_errors_are_json_envelopes(tenant_a, tenant_b, llm, visitor_a):
     assert response.status_code == 404
     with tenant_scope(tenant_a):
         assert Message.objects.count() == 0
+
+
+def test_stream_accepts_an_event_stream_client(tenant_a, llm, visitor_a):
+    session_id = open_session(visitor_a)
+    accept = "text/event-stream"
+    response, chunks = _stream(tenant_a, "visitor-1", session_id, {"content": "你好"}, accept)
+    assert response.status_code == 200
+    assert _events(chunks)[-1][0] == "done"
+    response, _ = _stream(tenant_a, "visitor-1", session_id, {"content": " "}, accept)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert json.loads(response.content)["error"]["fields"]["content"]
 
 
 def test_stream_on_a_handed_off_session(tenant_a, llm, visitor_a):

@@ -1,0 +1,15 @@
+"""Database connection handling that Django does not do on its own."""
+
+from django.db import connections
+
+
+def release_pooled_connections() -> None:
+    """Give this thread's pooled connections back before a long wait, e.g. a stream.
+
+    Django returns a pooled connection when the response ends, so a streamed answer
+    would hold one for the whole stream and a few hundred streams would drain the
+    pool. Inside a transaction (an atomic block, or a test's) nothing is released.
+    """
+    for connection in connections.all(initialized_only=True):
+        if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+            connection.close()
