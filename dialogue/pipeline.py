@@ -51,6 +51,7 @@ from helpdesk.config import get_config
 from helpdesk.llm import LLMError, StreamDelta, get_llm_client
 from helpdesk.tenancy import tenant_scope
 from knowledge.search import search
+from knowledge.search_cache import cached_search
 from knowledge.services import entries_record_usage
 
 logger = logging.getLogger(__name__)
@@ -266,7 +267,8 @@ def _route(turn: Turn) -> None:
     if not get_llm_client().is_configured():
         turn.reply = _knowledge_only_answer(turn)
         return
-    turn.hits = list(search(message.content, limit=get_config().get("dialogue.knowledge_top_k")))
+    top_k = get_config().get("dialogue.knowledge_top_k")
+    turn.hits = cached_search(message.content, limit=top_k)
     turn.prompt = build_prompt(turn)
 
 
@@ -516,7 +518,8 @@ async def stream_turn(turn: Turn) -> AsyncIterator[Delta | Reply]:
     """Stream the answer: Delta items, then the saved Reply.
 
     The LLM call runs in its own task, which enters the tenant scope itself, so the
-    scope never leaks into (or depends on) the consumer's context. If the consumer
+    scope never leaks into (or depends on) the consumer's context. Deltas that queue up
+    while the consumer is busy are sent as one. If the consumer
     stops early (the client disconnected), the task is cancelled and what was
     generated so far is saved, marked `client_disconnected`.
     """
@@ -531,15 +534,29 @@ async def stream_turn(turn: Turn) -> AsyncIterator[Delta | Reply]:
     task.add_done_callback(_background.discard)
     try:
         while True:
-            item = await queue.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if isinstance(item, Reply):
-                return
+            ready = [await queue.get()]
+            while not queue.empty():
+                ready.append(queue.get_nowait())
+            for item in _merged_deltas(ready):
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if isinstance(item, Reply):
+                    return
     finally:
         if not task.done():
             task.cancel()
+
+
+def _merged_deltas(items: list[Any]) -> list[Any]:
+    """Join consecutive Deltas: a busy consumer catches up in one write, not one per token."""
+    merged: list[Any] = []
+    for item in items:
+        if isinstance(item, Delta) and merged and isinstance(merged[-1], Delta):
+            merged[-1] = Delta(merged[-1].text + item.text)
+        else:
+            merged.append(item)
+    return merged
 
 
 async def _produce(turn: Turn, queue: asyncio.Queue) -> None:

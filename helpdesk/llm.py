@@ -89,6 +89,7 @@ NO_API_KEY = "EMPTY"
 RETRY_STATUSES = frozenset({408, 409, 429})
 MAX_RETRY_AFTER_SECONDS = 60.0
 MAX_CACHED_CLIENTS = 4
+_END = object()
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -327,13 +328,18 @@ class _Call:
         self.finish_reason = choice.finish_reason
         self._take_usage(completion.usage)
 
-    def take_chunk(self, chunk: Any) -> str:
-        self._take_usage(chunk.usage)
+    def take_chunk(self, chunk: dict[str, Any]) -> str:
+        """Take one parsed chunk of a stream; returns its text."""
+        if not isinstance(chunk, dict):
+            raise LLMBadResponse("The LLM stream sent a chunk that is not an object.")
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = (usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
         text = ""
-        for choice in chunk.choices:
-            if choice.index == 0:
-                text = (choice.delta.content or "") if choice.delta else ""
-                self.finish_reason = choice.finish_reason or self.finish_reason
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                text = (choice.get("delta") or {}).get("content") or ""
+                self.finish_reason = choice.get("finish_reason") or self.finish_reason
         if text:
             if self.first_token_at is None:
                 self.first_token_at = time.perf_counter()
@@ -404,7 +410,7 @@ def as_llm_error(exc: BaseException) -> LLMError | None:
     match exc:
         case LLMError():
             return exc
-        case TimeoutError() | openai.APITimeoutError():
+        case TimeoutError() | openai.APITimeoutError() | httpx2.TimeoutException():
             return LLMTimeout("The LLM did not answer in time.")
         case openai.RateLimitError():
             return LLMRateLimited("The LLM provider's rate limit was reached.", status_code=429)
@@ -420,7 +426,7 @@ def as_llm_error(exc: BaseException) -> LLMError | None:
             )
         case openai.APIConnectionError() if isinstance(exc.__cause__, httpx2.ConnectError):
             return LLMProviderError("The LLM provider cannot be reached.")
-        case openai.APIConnectionError():
+        case openai.APIConnectionError() | httpx2.TransportError():
             return LLMBadResponse("The LLM response broke off.")
         case openai.APIError() | json.JSONDecodeError():
             return LLMBadResponse("The LLM response cannot be read.")
@@ -429,6 +435,49 @@ def as_llm_error(exc: BaseException) -> LLMError | None:
         case openai.OpenAIError():
             return LLMBadConfiguration(f"The LLM client failed: {type(exc).__name__}")
     return None
+
+
+# --- streams -------------------------------------------------------------------------
+#
+# Streams are read from the SDK's raw response (`with_streaming_response`) and each
+# `data:` line is parsed with json.loads. The SDK's own stream builds a pydantic object
+# per chunk, which measured as the largest single cost of a streamed answer.
+
+
+def _sse_payload(line: str) -> Any:
+    """The JSON of one `data:` line; None for other lines; _END at `data: [DONE]`."""
+    if not line.startswith("data:"):
+        return None
+    data = line[5:].strip()
+    if data == "[DONE]":
+        return _END
+    payload = json.loads(data)
+    if isinstance(payload, dict) and payload.get("error"):
+        error = payload["error"]
+        message = error.get("message") if isinstance(error, dict) else None
+        raise LLMProviderError(f"The LLM stream reported an error: {message or error}")
+    return payload
+
+
+def _stream_chunks(lines: Iterator[str]) -> Iterator[Any]:
+    ended = False
+    for line in lines:
+        payload = _sse_payload(line)
+        if payload is _END:
+            # Read on to the end of the body, so the connection can be reused.
+            ended = True
+        elif payload is not None and not ended:
+            yield payload
+
+
+async def _astream_chunks(lines: AsyncIterator[str]) -> AsyncIterator[Any]:
+    ended = False
+    async for line in lines:
+        payload = _sse_payload(line)
+        if payload is _END:
+            ended = True
+        elif payload is not None and not ended:
+            yield payload
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -564,14 +613,19 @@ class LLMClient:
             call.settings = LLMSettings.load()
             sdk = self._clients.sync(call.settings)
             response = self._attempts(
-                call, lambda left: sdk.chat.completions.create(**call.request(), timeout=left)
+                call,
+                lambda left: sdk.chat.completions.with_streaming_response.create(
+                    **call.request(), timeout=left
+                ).__enter__(),
             )
-            with response:
-                for chunk in response:
+            try:
+                for chunk in _stream_chunks(response.iter_lines()):
                     text = call.take_chunk(chunk)
                     call.time_left()
                     if text:
                         yield StreamDelta(text)
+            finally:
+                response.close()
             call.check_stream_complete()
         except BaseException as exc:
             _fail(call, exc)
@@ -626,14 +680,18 @@ class LLMClient:
             call.settings = LLMSettings.load()
             sdk = self._clients.async_(call.settings)
             response = await self._aattempts(
-                call, lambda left: sdk.chat.completions.create(**call.request(), timeout=left)
+                call,
+                lambda left: sdk.chat.completions.with_streaming_response.create(
+                    **call.request(), timeout=left
+                ).__aenter__(),
             )
             try:
+                chunks = _astream_chunks(response.iter_lines())
                 while True:
                     # The deadline wraps only the wait for the next chunk, never a yield:
                     # a timeout must not fire inside the consumer's code.
                     async with asyncio.timeout(call.time_left()):
-                        chunk = await anext(response, None)
+                        chunk = await anext(chunks, None)
                     if chunk is None:
                         break
                     text = call.take_chunk(chunk)

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class KnowledgeConfig(AppConfig):
     name = "knowledge"
     verbose_name = _("Knowledge base")
+
+    def ready(self) -> None:
+        from knowledge.search_cache import connect_signals
+
+        connect_signals()

@@ -25,6 +25,7 @@ from helpdesk.config import get_config
 from helpdesk.tenancy import current_tenant
 from knowledge import services, text
 from knowledge.models import ImportJob, KnowledgeEntry
+from knowledge.search_cache import knowledge_changed
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -366,6 +367,7 @@ def import_run(*, job_id: int) -> str:
                 existing.add(entry.content_hash)
                 new.append(entry)
         KnowledgeEntry.objects.bulk_create(new, batch_size=500)
+        knowledge_changed(job.tenant_id)
         job.created_count = len(new)
         job.skipped_count = len(entries) - len(new)
         job.status = ImportJob.Status.DONE

@@ -172,8 +172,8 @@ def _candidates_postgresql(
     with connection.cursor() as cursor:
         # The planner underrates the cost of @@ on each row and, for a LIMIT, prefers walking
         # the tenant's rows (index or sequential scan) and testing each one; the GIN bitmap
-        # scan is what stays fast at 100,000 rows (docs/bench-knowledge.md). Only this
-        # statement runs with these settings.
+        # scan is what stays fast at 100,000 rows (docs/benchmarks.md, knowledge search).
+        # Only this statement runs with these settings.
         cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute("SET LOCAL enable_seqscan = off")
         try:

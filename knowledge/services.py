@@ -21,6 +21,7 @@ from helpdesk.config import get_config
 from helpdesk.tenancy import current_tenant
 from knowledge import text
 from knowledge.models import ANSWER_MAX, QUESTION_MAX, CustomWord, KnowledgeEntry, SynonymGroup
+from knowledge.search_cache import knowledge_changed
 from knowledge.vocabulary import forget_vocabulary_version
 
 MAX_TAGS = 20
@@ -194,6 +195,7 @@ def entry_unverify(*, entry: KnowledgeEntry, actor) -> KnowledgeEntry:
     KnowledgeEntry.objects.filter(pk=entry.pk).update(
         verified=False, verified_by=None, verified_at=None, updated_by=actor, updated_at=_now()
     )
+    knowledge_changed(entry.tenant_id)
     entry.refresh_from_db()
     return entry
 
@@ -228,6 +230,7 @@ def _check_ids(entry_ids: Sequence[int]) -> list[int]:
 def entries_verify(*, entry_ids: Sequence[int], actor) -> int:
     """Verify entries (all of them or, if any id is unknown, none). Returns how many changed."""
     ids = _check_ids(entry_ids)
+    knowledge_changed(current_tenant().pk)
     return KnowledgeEntry.objects.filter(pk__in=ids, verified=False).update(
         verified=True, verified_by=actor, verified_at=_now(), updated_by=actor, updated_at=_now()
     )
@@ -236,6 +239,7 @@ def entries_verify(*, entry_ids: Sequence[int], actor) -> int:
 @transaction.atomic
 def entries_deactivate(*, entry_ids: Sequence[int], actor=None) -> int:
     ids = _check_ids(entry_ids)
+    knowledge_changed(current_tenant().pk)
     return KnowledgeEntry.objects.filter(pk__in=ids, is_active=True).update(
         is_active=False, updated_by=actor, updated_at=_now()
     )
@@ -365,6 +369,7 @@ def tenant_reindex(*, batch_size: int = 500) -> int:
     """Re-segment every entry of the active tenant with its current vocabulary."""
     tenant = current_tenant()
     forget_vocabulary_version(tenant.pk)
+    knowledge_changed(tenant.pk)
     segmenter = text.segmenter_for(tenant.pk)
     count = 0
     batch: list[KnowledgeEntry] = []

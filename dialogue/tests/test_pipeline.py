@@ -242,6 +242,28 @@ def test_stream_first_token_timeout_gives_a_fallback(tenant_a, llm):
     assert reply.answer.error_type == "timeout"
 
 
+def test_a_slow_consumer_gets_the_queued_tokens_in_one_delta(tenant_a, llm):
+    llm.configure(tokens=30, token_delay_ms=2)
+
+    async def run():
+        import asyncio
+
+        items = []
+        async for item in pipeline.stream_message(
+            tenant=tenant_a, content="你好", channel="web", external_user_id="slow"
+        ):
+            items.append(item)
+            await asyncio.sleep(0.03)
+        return items
+
+    items = async_to_sync(run)()
+    deltas = [item.text for item in items if isinstance(item, pipeline.Delta)]
+    reply = items[-1]
+    assert 1 < len(deltas) < 30
+    assert "".join(deltas) == reply.text
+    assert reply.answer.completion_tokens == 30
+
+
 def test_stream_consumer_leaving_saves_the_partial_answer(tenant_a, llm):
     llm.configure(token_delay_ms=20, tokens=30)
 

@@ -41,4 +41,12 @@ KEYS = [
         "Largest file accepted for import.",
         min_value=1024,
     ),
+    ConfigKey(
+        "knowledge.search_cache_seconds",
+        int,
+        300,
+        "How long a search result is reused for the same question (changes to the "
+        "knowledge base take effect at once). 0: never.",
+        min_value=0,
+    ),
 ]
