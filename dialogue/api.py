@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -378,10 +377,12 @@ class JSONErrorsNegotiation(DefaultContentNegotiation):
 class ChatStreamView(TenantGenericAPIView):
     """POST a message; the answer comes back as Server-Sent Events.
 
-    An async view: authentication, validation and saving the customer's message run
-    once in a worker thread (so errors are ordinary JSON envelopes), then the answer
-    streams from the event loop. Events: `delta` {text}, then one `done` {session,
-    message, answer, text, citations, confidence, usage, ...} (or `error`).
+    A sync view with an async body: authentication, validation and saving the
+    customer's message run in the request's worker thread with the rest of the view
+    (so errors are ordinary JSON envelopes); the answer then streams from the event
+    loop (Django iterates an async StreamingHttpResponse there under ASGI). Events:
+    `delta` {text}, then one `done` {session, message, answer, text, citations,
+    confidence, usage, ...} (or `error`).
     """
 
     authentication_classes = CHAT_AUTHENTICATION
@@ -390,12 +391,8 @@ class ChatStreamView(TenantGenericAPIView):
     serializer_class = SendMessageSerializer
     content_negotiation_class = JSONErrorsNegotiation
     visitor_allowed = True
-    view_is_async = True
 
-    async def dispatch(self, request, *args, **kwargs):
-        return await sync_to_async(self._dispatch_and_release)(request, *args, **kwargs)
-
-    def _dispatch_and_release(self, request, *args, **kwargs):
+    def dispatch(self, request, *args, **kwargs):
         try:
             return super().dispatch(request, *args, **kwargs)
         finally:

@@ -2,11 +2,16 @@
 
 Token-authenticated API calls are scoped by the DRF base view instead, because
 DRF authenticates after middleware has run.
+
+This middleware is synchronous only and comes last in MIDDLEWARE on purpose. Django
+runs a middleware chain in the mode of its innermost part; with an async-capable chain
+under ASGI, every hook of every built-in middleware hops to a worker thread and back
+(about fifteen hops per request). Ending the chain with a sync-only middleware makes
+Django run the whole chain in one worker thread.
 """
 
 from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 from helpdesk.tenancy import _active_tenant
@@ -21,33 +26,14 @@ def tenant_of(user) -> object | None:
 
 class TenantScopeMiddleware:
     sync_capable = True
-    async_capable = True
+    async_capable = False
 
-    def __init__(self, get_response: Callable) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         token = _active_tenant.set(tenant_of(request.user))
         try:
             return self.get_response(request)
         finally:
             _active_tenant.reset(token)
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        user = await request.auser()
-        tenant = await _load_tenant(user)
-        token = _active_tenant.set(tenant)
-        try:
-            return await self.get_response(request)
-        finally:
-            _active_tenant.reset(token)
-
-
-async def _load_tenant(user) -> object | None:
-    from asgiref.sync import sync_to_async
-
-    return await sync_to_async(tenant_of)(user)

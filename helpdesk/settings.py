@@ -67,9 +67,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "helpdesk.middleware.TenantScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, and sync-only: the whole chain then runs in one thread (see its docstring).
+    "helpdesk.middleware.TenantScopeMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
