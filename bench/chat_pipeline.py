@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -438,9 +439,8 @@ async def stub_first_token(llm_url: str, samples: int = 60) -> list[float]:
 
 
 async def measure_overhead(
-    port: int, key: str, llm_url: str, conversations: int, turns: int
+    port: int, key: str, stub_own: float, conversations: int, turns: int
 ) -> None:
-    stub_own = statistics.median(await stub_first_token(llm_url))
     rng = random.Random(3)
     pool = questions()
     overheads: list[float] = []
@@ -462,16 +462,48 @@ async def measure_overhead(
             before_llm.append(first - llm_first)
             in_client.append(llm_first - stub_own)
     print(
-        f"the stub's own time to first token (asked directly, median): {stub_own:.2f} ms "
-        f"(configured {STUB_FIRST_TOKEN_MS:.0f} ms)"
-    )
-    print(
         f"pipeline overhead = first delta - the stub's own time to first token, "
         f"{conversations} conversations x {turns} turns:"
     )
     print(f"  {summary(overheads)}")
     print(f"  of which before the LLM call   {summary(before_llm)}")
     print(f"  of which in the LLM client     {summary(in_client)}")
+
+
+def pipeline_alone(env: dict[str, str], stub_own: float, conversations: int, turns: int) -> str:
+    """The same overhead for `dialogue.pipeline.stream_message` called in-process (no HTTP,
+    no Django request, no DRF). Runs in a fresh process with the servers' settings."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from accounts.models import Tenant
+    from dialogue import pipeline
+
+    async def run() -> list[float]:
+        tenant = await Tenant.objects.aget(slug=TENANT_SLUG)
+        rng = random.Random(4)
+        pool = questions()
+        samples = []
+        run_id = f"{time.time():.0f}"
+        for number in range(-1, conversations):
+            for turn in range(turns):
+                started = time.perf_counter()
+                first = None
+                async for item in pipeline.stream_message(
+                    tenant=tenant,
+                    content=rng.choice(pool),
+                    channel="api",
+                    external_user_id=f"alone-{run_id}-{number}",
+                    channel_message_id=f"m{turn}",
+                ):
+                    if isinstance(item, pipeline.Delta) and first is None:
+                        first = time.perf_counter()
+                if number >= 0:
+                    samples.append((first - started) * 1000 - stub_own)
+        return samples
+
+    return summary(asyncio.run(run()))
 
 
 @dataclass
@@ -602,11 +634,19 @@ def main() -> None:
 
     if args.only != "throughput":
         with stub_server(STUB_FIRST_TOKEN_MS, 0, 16) as llm_url:
+            stub_own = statistics.median(asyncio.run(stub_first_token(llm_url)))
+            print(
+                f"the stub's own time to first token (asked directly, median): {stub_own:.2f} ms"
+                f" (configured {STUB_FIRST_TOKEN_MS:.0f} ms)"
+            )
             env = server_env(args.database, redis_url, llm_url, var_dir)
             with app_servers(1, env) as ports:
                 asyncio.run(
-                    measure_overhead(ports[0], key, llm_url, args.conversations, args.turns)
+                    measure_overhead(ports[0], key, stub_own, args.conversations, args.turns)
                 )
+            with multiprocessing.get_context("spawn").Pool(1) as child:
+                alone = child.apply(pipeline_alone, (env, stub_own, args.conversations, args.turns))
+            print(f"  the MessagePipeline alone (in-process stream_message) {alone}")
 
     if args.only != "overhead":
         with stub_server(0, THROUGHPUT_TOKEN_DELAY_MS, THROUGHPUT_TOKENS) as llm_url:
