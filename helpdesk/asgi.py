@@ -2,10 +2,25 @@
 
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
+from django.core.exceptions import ImproperlyConfigured
+
+MISSING_SECRET_KEY = (
+    "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random string "
+    "(for example: python -c 'import secrets; print(secrets.token_urlsafe(50))'). "
+    "Only DEBUG=1 runs without it."
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 django_asgi_app = get_asgi_application()
+# Stop here rather than at the first signed value: Django checks the key only when read.
+try:
+    missing_secret_key = not settings.SECRET_KEY
+except ImproperlyConfigured:
+    missing_secret_key = True
+if missing_secret_key:
+    raise ImproperlyConfigured(MISSING_SECRET_KEY)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

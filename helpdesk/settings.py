@@ -8,7 +8,6 @@ live in the ConfigService, `helpdesk/config.py`, not here.
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,15 +18,12 @@ if (BASE_DIR / ".env").is_file():
 
 DEBUG = env.bool("DEBUG", default=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
-            "string (for example: python -c 'import secrets; print(secrets.token_urlsafe(50))'). "
-            "Only DEBUG=1 runs without it."
-        )
-    SECRET_KEY = "django-insecure-debug-only-key-never-used-in-production"
+# Without DEBUG a missing key stays empty: the server stops at start-up (helpdesk.asgi) and
+# anything that signs raises, while commands that sign nothing (migrate, makemigrations,
+# check) still run, as on a build machine.
+SECRET_KEY = env.str("SECRET_KEY", default="") or (
+    "django-insecure-debug-only-key-never-used-in-production" if DEBUG else ""
+)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -187,3 +187,24 @@ def test_secret_values_are_masked_in_logs(caplog):
         logger.filters.clear()
     assert "sk-leaky-0123456789" not in caplog.text
     assert SECRET_MASK in caplog.text
+
+
+def _run_without_secret_key(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        env={"DJANGO_SETTINGS_MODULE": "helpdesk.settings", "DEBUG": "0", "PATH": ""},
+    )
+
+
+def test_the_server_does_not_start_without_a_secret_key():
+    result = _run_without_secret_key("-c", "import helpdesk.asgi")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key():
+    result = _run_without_secret_key("manage.py", "makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stderr
