@@ -154,8 +154,18 @@ def _reply_data(reply: pipeline.Reply) -> dict:
     ).data
 
 
-def _customer(session: ChatSession) -> dict[str, Any]:
-    return {"channel": session.channel, "external_user_id": session.external_user_id}
+def _message_for(request, session: ChatSession) -> dict[str, Any]:
+    """The pipeline's arguments for the customer message in the request body (400 if bad)."""
+    body = SendMessageSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return {
+        "tenant": request.tenant,
+        "content": body.validated_data["content"],
+        "channel_message_id": body.validated_data.get("client_message_id", ""),
+        "session": session,
+        "channel": session.channel,
+        "external_user_id": session.external_user_id,
+    }
 
 
 class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
@@ -236,16 +246,9 @@ class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
         if request.method == "GET":
             page = self.paginate_queryset(selectors.session_history(session))
             return self.get_paginated_response(MessageSerializer(page, many=True).data)
-        body = SendMessageSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        message = _message_for(request, session)
         try:
-            reply = pipeline.handle_message(
-                tenant=request.tenant,
-                content=body.validated_data["content"],
-                channel_message_id=body.validated_data.get("client_message_id", ""),
-                session=session,
-                **_customer(session),
-            )
+            reply = pipeline.handle_message(**message)
         except pipeline.PipelineError as exc:
             raise _pipeline_error(exc) from None
         return Response(_reply_data(reply))
@@ -411,16 +414,9 @@ class ChatStreamView(TenantGenericAPIView):
     )
     def post(self, request, pk: str):
         session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
-        body = SendMessageSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        message = _message_for(request, session)
         try:
-            turn = pipeline.prepare_turn(
-                tenant=request.tenant,
-                content=body.validated_data["content"],
-                channel_message_id=body.validated_data.get("client_message_id", ""),
-                session=session,
-                **_customer(session),
-            )
+            turn = pipeline.prepare_turn(**message)
         except pipeline.PipelineError as exc:
             raise _pipeline_error(exc) from None
         response = StreamingHttpResponse(_event_stream(turn), content_type="text/event-stream")
