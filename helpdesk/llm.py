@@ -328,17 +328,23 @@ class _Call:
         self.finish_reason = choice.finish_reason
         self._take_usage(completion.usage)
 
-    def take_chunk(self, chunk: dict[str, Any]) -> str:
+    def take_chunk(self, chunk: Any) -> str:
         """Take one parsed chunk of a stream; returns its text."""
-        if not isinstance(chunk, dict):
-            raise LLMBadResponse("The LLM stream sent a chunk that is not an object.")
+        choices = (chunk.get("choices") or []) if isinstance(chunk, dict) else None
+        if not isinstance(choices, list):
+            raise LLMBadResponse("The LLM stream sent a malformed chunk.")
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            self.usage = (usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+            counts = (usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+            if all(isinstance(count, int) for count in counts):
+                self.usage = counts
         text = ""
-        for choice in chunk.get("choices") or ():
+        for choice in choices:
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
-                text = (choice.get("delta") or {}).get("content") or ""
+                delta = choice.get("delta") or {}
+                text = (delta.get("content") or "") if isinstance(delta, dict) else None
+                if not isinstance(text, str):
+                    raise LLMBadResponse("The LLM stream sent a malformed delta.")
                 self.finish_reason = choice.get("finish_reason") or self.finish_reason
         if text:
             if self.first_token_at is None:

@@ -391,3 +391,27 @@ def test_retries_stop_at_the_deadline(scope_a, llm_config, stub):
 
     assert stub.stats()["requests"] == 1
     assert LLMCall.objects.get().attempts == 1
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        [],
+        {"choices": 3},
+        {"choices": [{"index": 0, "delta": "text"}]},
+        {"choices": [{"index": 0, "delta": {"content": 7}}]},
+    ],
+)
+def test_a_malformed_stream_chunk_is_a_bad_response(chunk):
+    from helpdesk.llm import _Call
+
+    with pytest.raises(LLMBadResponse):
+        _Call([{"role": "user", "content": "hi"}], "chat", True, None, None, None).take_chunk(chunk)
+
+
+def test_usage_that_is_not_a_count_is_ignored():
+    from helpdesk.llm import _Call
+
+    call = _Call([{"role": "user", "content": "hi"}], "chat", True, None, None, None)
+    chunk = {"choices": [], "usage": {"prompt_tokens": "many", "completion_tokens": 2}}
+    assert call.take_chunk(chunk) == "" and call.usage is None
