@@ -8,7 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from helpdesk.config import get_config
-from llmstub import DEFAULT_MODEL, StubLLMServer
+from llmstub import StubLLMServer
+from llmstub.options import add_server_arguments, server_from
 
 
 class Command(BaseCommand):
@@ -20,13 +21,7 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8765, help="0 picks a free port.")
-        parser.add_argument("--latency-ms", type=float, default=0.0, help="Time to first token.")
-        parser.add_argument("--token-delay-ms", type=float, default=0.0, help="Gap of tokens.")
-        parser.add_argument("--tokens", type=int, default=16, help="Tokens per answer.")
-        parser.add_argument("--model", default=DEFAULT_MODEL)
-        parser.add_argument("--api-key", default=None, help="Require this bearer key.")
+        add_server_arguments(parser)
         parser.add_argument(
             "--configure",
             action="store_true",
@@ -35,15 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            server = StubLLMServer(
-                options["host"],
-                options["port"],
-                latency_ms=options["latency_ms"],
-                token_delay_ms=options["token_delay_ms"],
-                tokens=options["tokens"],
-                model=options["model"],
-                api_key=options["api_key"],
-            )
+            server = server_from(options)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         with contextlib.suppress(KeyboardInterrupt):
