@@ -189,6 +189,29 @@ def test_secret_values_are_masked_in_logs(caplog):
     assert SECRET_MASK in caplog.text
 
 
+def test_secret_values_are_masked_in_logged_tracebacks():
+    import io
+    import logging
+
+    from helpdesk.logging import RedactSecretsFilter
+
+    get_config().set("llm.api_key", "sk-leaky-0123456789")
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.addFilter(RedactSecretsFilter())
+    logger = logging.getLogger("helpdesk.test.redaction.traceback")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("provider refused key sk-leaky-0123456789")
+        except RuntimeError:
+            logger.exception("LLM call failed")
+    finally:
+        logger.removeHandler(handler)
+    assert "RuntimeError: provider refused key" in output.getvalue()
+    assert "sk-leaky-0123456789" not in output.getvalue()
+
+
 def _run_without_secret_key(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, *args],
