@@ -110,3 +110,26 @@ def test_superuser_sees_every_tenant(client, superuser, session_a, tenant_b, llm
     page = client.get("/admin/dialogue/chatsession/").content.decode()
     assert "visitor-a" in page and "visitor-b" in page
     assert client.get(f"/admin/dialogue/chatsession/{session_a.pk}/change/").status_code == 200
+
+
+def _conversations(tenant, count: int) -> None:
+    with tenant_scope(tenant):
+        for number in range(count):
+            session, _ = services.session_open(channel="web", external_user_id=f"v{number}")
+            question = services.message_add_user(session=session, content="车机黑屏怎么办")
+            services.message_add_answer(session=session, reply_to=question, content="请重启 [1]")
+            services.session_handoff(session=session, reason=HandoffReason.KEYWORD)
+
+
+@pytest.mark.parametrize("url", ["/admin/dialogue/chatsession/", "/admin/dialogue/message/"])
+def test_changelist_queries_do_not_grow_with_rows(
+    client, tenant_a, agent_a, llm, url, django_assert_max_num_queries
+):
+    login(client, agent_a)
+    _conversations(tenant_a, 2)
+    with django_assert_max_num_queries(99) as few:
+        assert client.get(url).status_code == 200
+    baseline = len(few)
+    _conversations(tenant_a, 6)
+    with django_assert_max_num_queries(baseline):
+        assert client.get(url).status_code == 200

@@ -333,3 +333,21 @@ def test_staff_message_detail_is_tenant_scoped(tenant_a, llm, visitor_a, client_
     missing = client_b.get(f"/api/v1/chat/messages/{message_id}/")
     assert missing.status_code == 404
     assert_matches_schema(missing, "get", "/api/v1/chat/messages/{id}/")
+
+
+@pytest.mark.parametrize("url", ["/api/v1/chat/sessions/", "/api/v1/chat/messages/"])
+def test_staff_lists_make_the_same_queries_for_more_rows(
+    tenant_a, llm, client_a, url, django_assert_max_num_queries
+):
+    def conversations(count: int) -> None:
+        for _ in range(count):
+            session_id = open_session(visitor_client(tenant_a, f"v-{time.monotonic_ns()}"))
+            client_a.post(f"{SESSIONS}{session_id}/handoff/")
+
+    conversations(2)
+    with django_assert_max_num_queries(99) as few:
+        assert client_a.get(url).status_code == 200
+    baseline = len(few)  # read now: the next requests clear the connection's query log
+    conversations(6)
+    with django_assert_max_num_queries(baseline):
+        assert client_a.get(url).status_code == 200
