@@ -33,18 +33,7 @@ class AlertRuleForm(forms.ModelForm):
 
     class Meta:
         model = AlertRule
-        fields = [
-            "name",
-            "description",
-            "metric",
-            "comparison",
-            "threshold",
-            "window_minutes",
-            "level",
-            "cooldown_minutes",
-            "enabled",
-            "auto_resolve",
-        ]
+        fields = services.RULE_FIELDS
         help_texts = {
             "threshold": _(
                 "In the unit of the metric shown in brackets: a ratio from 0 to 1 "
@@ -106,7 +95,7 @@ class AlertRuleAdmin(TenantScopedAdmin):
             if name in form.cleaned_data
         }
         if change:
-            saved = services.alert_rule_update(rule=AlertRule.objects.get(pk=obj.pk), **data)
+            saved = services.alert_rule_update(rule=obj, **data)
         else:
             saved = services.alert_rule_create(**data)
         obj.pk = saved.pk
@@ -230,22 +219,19 @@ class AlertAdmin(TenantScopedAdmin):
         return self.readonly_fields if obj is not None else ()
 
     def get_fields(self, request, obj=None):
-        return list(self.readonly_fields) if obj is not None else ["title", "message", "level"]
+        return list(self.readonly_fields if obj is not None else ManualAlertForm.Meta.fields)
 
     def get_inlines(self, request, obj=None):
         return self.inlines if obj is not None else []
 
     @admin.display(description=_("measured value"))
     def value_display(self, alert: Alert) -> str:
-        if alert.value is None or not alert.unit:
-            return "-"
-        return Unit(alert.unit).format(alert.value)
+        return alert.in_unit(alert.value) or "-"
 
     @admin.display(description=_("threshold"))
     def threshold_display(self, alert: Alert) -> str:
-        if alert.threshold is None or not alert.unit:
-            return "-"
-        return f"{alert.get_comparison_display()} {Unit(alert.unit).format(alert.threshold)}"
+        threshold = alert.in_unit(alert.threshold)
+        return "-" if threshold is None else f"{alert.get_comparison_display()} {threshold}"
 
     def save_model(self, request: HttpRequest, obj: Alert, form, change: bool) -> None:
         # Only the add form saves: existing alerts change through the actions.

@@ -32,6 +32,7 @@ from helpdesk.api.permissions import IsTenantMember, ReadOrAgent
 from helpdesk.api.views import TenantGenericViewSet, TenantModelViewSet
 
 ALERT_ORDERING = ["last_seen_at", "-last_seen_at", "first_seen_at", "-first_seen_at", "level"]
+MAX_ID = 2**63 - 1  # the largest primary key (BigAutoField); SQLite cannot bind a larger int
 
 
 class ReadOrTenantAdmin(BasePermission):
@@ -86,16 +87,11 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def _display(self, alert: Alert, value: float | None) -> str | None:
-        if value is None or not alert.unit:
-            return None
-        return Unit(alert.unit).format(value)
-
     def get_value_display(self, alert: Alert) -> str | None:
-        return self._display(alert, alert.value)
+        return alert.in_unit(alert.value)
 
     def get_threshold_display(self, alert: Alert) -> str | None:
-        return self._display(alert, alert.threshold)
+        return alert.in_unit(alert.threshold)
 
 
 class AlertNotificationSerializer(serializers.ModelSerializer):
@@ -125,7 +121,7 @@ class AlertFilterSerializer(serializers.Serializer):
         choices=Level.choices, required=False, help_text=_("Repeat for several.")
     )
     source = serializers.ChoiceField(choices=Alert.Source.choices, required=False)
-    rule = serializers.IntegerField(required=False, min_value=1)
+    rule = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     metric = serializers.CharField(required=False, max_length=100)
     open = serializers.BooleanField(required=False, allow_null=True, default=None)
     seen_after = serializers.DateTimeField(required=False)

@@ -192,6 +192,15 @@ class Alert(TenantOwnedModel):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    def in_unit(self, value: float | None) -> str | None:
+        """`value` (the alert's value or threshold) for people, in the alert's unit.
+
+        None when there is no value or no unit (manual alerts have neither).
+        """
+        if value is None or not self.unit:
+            return None
+        return Unit(self.unit).format(value)
+
 
 class AlertNotification(TenantOwnedModel):
     """One notification of an alert event through one notifier (the in-app inbox is these)."""

@@ -85,6 +85,15 @@ def test_rule_duplicate_name_is_a_form_error(admin_a, probe, make_rule):
         assert AlertRule.objects.count() == 1
 
 
+def test_rule_change_through_the_service(admin_a, probe, make_rule):
+    rule = make_rule(admin_a.tenant, name="延迟过高")
+    change = reverse("admin:alerts_alertrule_change", args=[rule.pk])
+    response = client_for(admin_a).post(change, rule_form(threshold="8000", enabled=""))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule.refresh_from_db()
+    assert (rule.threshold, rule.enabled, rule.unit, rule.level) == (8000, False, "ms", "error")
+
+
 def test_agents_read_rules_but_do_not_change_them(agent_a, probe, make_rule):
     rule = make_rule(agent_a.tenant)
     client = client_for(agent_a)
@@ -124,6 +133,16 @@ def test_alert_list_and_change_page(agent_a, tenant_b):
     assert "甲告警" in content and "乙告警" not in content
     page = client.get(reverse("admin:alerts_alert_change", args=[alert.pk]))
     assert page.status_code == 200
+
+
+def test_alert_list_shows_value_and_threshold_in_the_unit(agent_a, probe, make_rule):
+    from alerts.evaluation import alerts_evaluate_tenant
+
+    make_rule(agent_a.tenant, threshold=5000)
+    probe.values["tenant-a"] = 5200.0
+    alerts_evaluate_tenant(tenant=agent_a.tenant)
+    content = client_for(agent_a).get(ALERTS).content.decode()
+    assert "5200 毫秒" in content and "&gt; 5000 毫秒" in content
 
 
 def test_alert_list_query_count_does_not_grow_per_row(

@@ -67,6 +67,7 @@ def test_list_filters_and_isolation(client_a, client_b, tenant_a, tenant_b):
         {"seen_after": "yesterday"},
         {"ordering": "tenant"},
         {"rule": "x"},
+        {"rule": str(2**63)},
     ],
 )
 def test_list_bad_filters_are_400(client_a, query):
@@ -90,6 +91,20 @@ def test_retrieve_and_foreign_tenant_404(client_a, client_b, tenant_a):
     with tenant_scope(tenant_a):
         alert.refresh_from_db()
     assert alert.status == "active"
+
+
+def test_value_and_threshold_are_shown_in_the_unit(client_a, tenant_a, probe, make_rule):
+    from alerts.evaluation import alerts_evaluate_tenant
+
+    make_rule(tenant_a, threshold=5000)
+    probe.values["tenant-a"] = 5200.0
+    alerts_evaluate_tenant(tenant=tenant_a)
+    manual(tenant_a, title="人工")
+
+    rows = {a["title"]: a for a in client_a.get(ALERTS).json()["data"]}
+    fired, by_hand = rows["探针过高"], rows["人工"]
+    assert (fired["value_display"], fired["threshold_display"]) == ("5200 毫秒", "5000 毫秒")
+    assert (by_hand["value_display"], by_hand["threshold_display"]) == (None, None)
 
 
 def test_statistics(client_a, client_b, tenant_a, tenant_b):
