@@ -28,11 +28,11 @@ from alerts.models import (
     Level,
 )
 from alerts.registry import Unit, all_metrics
+from helpdesk.api.fields import IdField
 from helpdesk.api.permissions import IsTenantMember, ReadOrAgent
 from helpdesk.api.views import TenantGenericViewSet, TenantModelViewSet
 
 ALERT_ORDERING = ["last_seen_at", "-last_seen_at", "first_seen_at", "-first_seen_at", "level"]
-MAX_ID = 2**63 - 1  # the largest primary key (BigAutoField); SQLite cannot bind a larger int
 
 
 class ReadOrTenantAdmin(BasePermission):
@@ -121,7 +121,7 @@ class AlertFilterSerializer(serializers.Serializer):
         choices=Level.choices, required=False, help_text=_("Repeat for several.")
     )
     source = serializers.ChoiceField(choices=Alert.Source.choices, required=False)
-    rule = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    rule = IdField(required=False)
     metric = serializers.CharField(required=False, max_length=100)
     open = serializers.BooleanField(required=False, allow_null=True, default=None)
     seen_after = serializers.DateTimeField(required=False)

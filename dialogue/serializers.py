@@ -13,6 +13,7 @@ from dialogue.models import (
     Message,
     WorkOrderSuggestion,
 )
+from helpdesk.api.fields import IdField
 
 
 class VisitorTokenRequestSerializer(serializers.Serializer):
@@ -66,7 +67,7 @@ class ChatSessionCreateSerializer(serializers.Serializer):
         required=False,
         help_text=_("Staff only: the customer this API session is for. Visitors omit it."),
     )
-    work_order = serializers.IntegerField(
+    work_order = IdField(
         required=False, help_text=_("Staff only: a work order whose AI suggestions guide answers.")
     )
 
@@ -122,7 +123,7 @@ class ChatReplySerializer(serializers.Serializer):
 
 class FeedbackSerializer(serializers.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
-    message = serializers.IntegerField(
+    message = IdField(
         required=False, help_text=_("An answer of this session; without it, rates the session.")
     )
     thumbs = serializers.ChoiceField(choices=["up", "down"], required=False)
@@ -149,7 +150,7 @@ class SessionFilterSerializer(serializers.Serializer):
     since = serializers.DateField(required=False)
     until = serializers.DateField(required=False)
     external_user_id = serializers.CharField(required=False)
-    work_order = serializers.IntegerField(required=False)
+    work_order = IdField(required=False)
     q = serializers.CharField(required=False, max_length=200)
 
 

@@ -351,3 +351,16 @@ def test_staff_lists_make_the_same_queries_for_more_rows(
     conversations(6)
     with django_assert_max_num_queries(baseline):
         assert client_a.get(url).status_code == 200
+
+
+def test_ids_beyond_any_primary_key_are_400(tenant_a, llm, visitor_a, client_a):
+    huge = 10**20
+    created = client_a.post(SESSIONS, {"external_user_id": "c1", "work_order": huge}, format="json")
+    assert created.status_code == 400 and "work_order" in created.json()["error"]["fields"]
+    listed = client_a.get(SESSIONS, {"work_order": huge})
+    assert listed.status_code == 400 and "work_order" in listed.json()["error"]["fields"]
+    session_id = open_session(visitor_a)
+    rated = visitor_a.post(
+        f"{SESSIONS}{session_id}/feedback/", {"message": huge, "thumbs": "up"}, format="json"
+    )
+    assert rated.status_code == 400 and "message" in rated.json()["error"]["fields"]
