@@ -231,7 +231,9 @@ def _evaluate_rule(rule: AlertRule, *, tenant: Tenant, now: datetime) -> RuleRes
         logger.exception(
             "Alert rule %s (tenant %s): metric %s failed.", rule.pk, tenant.slug, metric.name
         )
-        _record(rule, now, None, f"{type(exc).__name__}: {exc}")
+        # Only the type: the message may carry SQL or addresses, and tenants read last_error.
+        error = _("The metric failed (%(error)s); the details are in the server log.")
+        _record(rule, now, None, error % {"error": type(exc).__name__})
         return RuleResult(rule.pk, Outcome.ERROR)
     with transaction.atomic():
         _record(rule, now, value)
