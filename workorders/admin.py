@@ -122,6 +122,22 @@ class WorkOrderForm(forms.ModelForm):
             self.fields["status"].choices = [c for c in Status.choices if c[0] in allowed]
 
 
+REQUESTER_FIELDSET = (
+    _("Requester and vehicle"),
+    {
+        "fields": (
+            "requester_name",
+            "requester_contact",
+            "requester_external_id",
+            "vin",
+            "module",
+            "region",
+            "extra",
+        )
+    },
+)
+
+
 @admin.register(WorkOrder)
 class WorkOrderAdmin(TenantScopedAdmin):
     form = WorkOrderForm
@@ -169,20 +185,7 @@ class WorkOrderAdmin(TenantScopedAdmin):
             {"fields": ("number", "title", "description", "category", "priority", "status")},
         ),
         (_("Handling"), {"fields": ("assignee", "due_at", "resolution", "satisfaction")}),
-        (
-            _("Requester and vehicle"),
-            {
-                "fields": (
-                    "requester_name",
-                    "requester_contact",
-                    "requester_external_id",
-                    "vin",
-                    "module",
-                    "region",
-                    "extra",
-                )
-            },
-        ),
+        REQUESTER_FIELDSET,
         (_("Comment"), {"fields": ("new_comment", "comment_is_reply")}),
         (
             _("Times"),
@@ -204,20 +207,7 @@ class WorkOrderAdmin(TenantScopedAdmin):
     add_fieldsets = (
         (None, {"fields": ("title", "description", "category", "priority")}),
         (_("Handling"), {"fields": ("assignee", "due_at")}),
-        (
-            _("Requester and vehicle"),
-            {
-                "fields": (
-                    "requester_name",
-                    "requester_contact",
-                    "requester_external_id",
-                    "vin",
-                    "module",
-                    "region",
-                    "extra",
-                )
-            },
-        ),
+        REQUESTER_FIELDSET,
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -235,7 +225,7 @@ class WorkOrderAdmin(TenantScopedAdmin):
             else:
                 created = services.workorder_create(
                     actor=request.user,
-                    **{k: v for k, v in form.cleaned_data.items() if k in self._create_fields},
+                    **{k: v for k, v in form.cleaned_data.items() if k in services.CREATE_FIELDS},
                 )
                 obj.pk = created.pk
                 obj.refresh_from_db()
@@ -245,24 +235,6 @@ class WorkOrderAdmin(TenantScopedAdmin):
                 )
         except ValidationError as exc:
             self.message_user(request, "; ".join(exc.messages), messages.ERROR)
-
-    _create_fields = frozenset(
-        {
-            "title",
-            "description",
-            "category",
-            "priority",
-            "assignee",
-            "requester_name",
-            "requester_contact",
-            "requester_external_id",
-            "vin",
-            "module",
-            "region",
-            "extra",
-            "due_at",
-        }
-    )
 
     # Actions -----------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -18,14 +18,16 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import User
+from helpdesk.api.fields import IdField
 from helpdesk.api.permissions import IsTenantAdmin, ReadOrAgent
 from helpdesk.api.views import TenantModelViewSet
 from helpdesk.config import get_config
+from helpdesk.spreadsheets import FILE_FORMATS, FILE_RESPONSES
 from helpdesk.tenancy import current_tenant
 from workorders import exporting, importing, selectors, services
 from workorders.models import WorkOrder, WorkOrderEvent
 
-FILE_FORMATS = [("csv", "CSV"), ("xlsx", "XLSX")]
+# The largest primary key (BigAutoField); a bigger id is bad input, not a database error.
 
 
 # Serializers: output ---------------------------------------------------------------------------
@@ -134,23 +136,6 @@ class TenantUserField(serializers.PrimaryKeyRelatedField):
         return User.objects.filter(tenant=current_tenant(), is_active=True)
 
 
-WRITE_FIELDS = [
-    "title",
-    "description",
-    "category",
-    "priority",
-    "assignee",
-    "requester_name",
-    "requester_contact",
-    "requester_external_id",
-    "vin",
-    "module",
-    "region",
-    "extra",
-    "due_at",
-]
-
-
 class WorkOrderCreateSerializer(serializers.ModelSerializer):
     assignee = TenantUserField(allow_null=True, required=False)
     extra = ExtraField(required=False)
@@ -158,7 +143,7 @@ class WorkOrderCreateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WorkOrder
-        fields = [*WRITE_FIELDS, "source"]
+        fields = [*services.CREATE_FIELDS, "source"]
 
 
 class WorkOrderUpdateSerializer(serializers.ModelSerializer):
@@ -168,8 +153,8 @@ class WorkOrderUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WorkOrder
-        fields = [*WRITE_FIELDS, "status", "resolution", "satisfaction"]
-        extra_kwargs = {name: {"required": False} for name in WRITE_FIELDS}
+        fields = [*services.CREATE_FIELDS, "status", "resolution", "satisfaction"]
+        extra_kwargs = {name: {"required": False} for name in services.CREATE_FIELDS}
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -193,7 +178,7 @@ class CommentSerializer(serializers.Serializer):
 
 class BulkIdsSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=IdField(),
         min_length=1,
         max_length=services.MAX_BULK_IDS,
     )
@@ -243,19 +228,31 @@ class CommaChoicesField(serializers.Field):
 
 @extend_schema_field(OpenApiTypes.STR)
 class DateOrDateTimeField(serializers.Field):
-    """An ISO date (a whole day) or date-time."""
+    """An ISO date or date-time, as an aware date-time.
 
-    def to_internal_value(self, data: Any) -> date | datetime:
+    A date is the start of that day or, with `end_of_day`, the start of the next one.
+    """
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> datetime:
         text = str(data).strip()
         try:
             value = parse_date(text) if len(text) == 10 else parse_datetime(text)
-        except ValueError:
+            if value is not None:
+                value = _aware(value, end_of_day=self.end_of_day)
+                # The database compares in UTC; a time that has no UTC year (0 or 10000) is bad
+                # input, not a server error.
+                value.astimezone(UTC)
+        except (ValueError, OverflowError):
             value = None
         if value is None:
             raise ValidationError(_("Enter a date (2026-11-26) or date-time (ISO 8601)."))
         return value
 
-    def to_representation(self, value: date | datetime) -> str:
+    def to_representation(self, value: datetime) -> str:
         return value.isoformat()
 
 
@@ -282,7 +279,9 @@ class WorkOrderFilterSerializer(serializers.Serializer):
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
     created_after = DateOrDateTimeField(required=False)
     created_before = DateOrDateTimeField(
-        required=False, help_text=gettext_lazy("Exclusive; a date includes that whole day.")
+        end_of_day=True,
+        required=False,
+        help_text=gettext_lazy("Exclusive; a date includes that whole day."),
     )
     q = serializers.CharField(
         max_length=200,
@@ -304,12 +303,8 @@ class WorkOrderFilterSerializer(serializers.Serializer):
             region=data.get("region", ""),
             assignee=data.get("assignee", ""),
             overdue=data.get("overdue"),
-            created_after=_aware(data["created_after"]) if "created_after" in data else None,
-            created_before=(
-                _aware(data["created_before"], end_of_day=True)
-                if "created_before" in data
-                else None
-            ),
+            created_after=data.get("created_after"),
+            created_before=data.get("created_before"),
             q=data.get("q", ""),
             ordering=data["ordering"],
         )
@@ -326,12 +321,6 @@ class TemplateSerializer(serializers.Serializer):
 def _query_data(request) -> dict[str, str]:
     params = request.query_params
     return {key: ",".join(params.getlist(key)) for key in params}
-
-
-FILE_RESPONSES = {
-    (200, "text/csv"): OpenApiTypes.BINARY,
-    (200, exporting.XLSX_TYPE): OpenApiTypes.BINARY,
-}
 
 
 # Views -----------------------------------------------------------------------------------------

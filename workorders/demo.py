@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from accounts.models import Role, User
-from helpdesk.tenancy import current_tenant
-from workorders import services
+from accounts.models import User
+from workorders import selectors, services
 from workorders.models import WorkOrder
 
 P = WorkOrder.Priority
@@ -115,13 +114,7 @@ DEMO = [
 
 
 def _demo_agent() -> User | None:
-    return (
-        User.objects.filter(
-            tenant=current_tenant(), is_active=True, role__in=[Role.AGENT, Role.TENANT_ADMIN]
-        )
-        .order_by("pk")
-        .first()
-    )
+    return selectors.assignable_users().order_by("pk").first()
 
 
 def seed(tenant) -> str:

@@ -6,8 +6,6 @@ Cells that a spreadsheet would run as a formula are prefixed with a quote.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -15,11 +13,8 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 
+from helpdesk.spreadsheets import safe_cell, spreadsheet_response
 from workorders.models import WorkOrder
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_TYPE = "text/csv; charset=utf-8"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _time(value: datetime | None) -> str:
@@ -50,50 +45,17 @@ EXPORT_COLUMNS: list[tuple[str, Callable[[WorkOrder], object]]] = [
 ]
 
 
-def _safe(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def export_rows(work_orders: Iterable[WorkOrder]) -> Iterable[list[object]]:
     yield [header for header, _getter in EXPORT_COLUMNS]
     for work_order in work_orders:
-        yield [_safe(str(getter(work_order))) for _header, getter in EXPORT_COLUMNS]
-
-
-def csv_response(rows: Iterable[list[object]], filename: str) -> HttpResponse:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # BOM: Excel opens UTF-8 Chinese text correctly.
-    csv.writer(buffer).writerows(rows)
-    response = HttpResponse(buffer.getvalue().encode(), content_type=CSV_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    return response
-
-
-def xlsx_response(rows: Iterable[list[object]], filename: str) -> HttpResponse:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-    return response
+        yield [safe_cell(str(getter(work_order))) for _header, getter in EXPORT_COLUMNS]
 
 
 def export_response(queryset: QuerySet[WorkOrder], file_format: str) -> HttpResponse:
     rows = export_rows(queryset.select_related("assignee").iterator(chunk_size=2000))
     filename = f"workorders-{timezone.localtime():%Y%m%d-%H%M%S}"
-    if file_format == "xlsx":
-        return xlsx_response(rows, filename)
-    return csv_response(rows, filename)
+    return spreadsheet_response(rows, filename, file_format)
 
 
 def template_response(headers: list[str], file_format: str) -> HttpResponse:
-    if file_format == "xlsx":
-        return xlsx_response([headers], "workorders-import-template")
-    return csv_response([headers], "workorders-import-template")
+    return spreadsheet_response([headers], "workorders-import-template", file_format)

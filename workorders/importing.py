@@ -20,10 +20,11 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, User
+from accounts.models import User
 from helpdesk.config import get_config
 from helpdesk.tenancy import current_tenant
 from workorders.models import WorkOrder
+from workorders.selectors import assignable_users
 from workorders.services import check_extra, workorders_import
 
 # Field -> accepted column headers. The first header is the one the template uses.
@@ -204,11 +205,7 @@ def validate_rows(rows: list[Row]) -> ImportResult:
     priorities = _choice_words(WorkOrder.Priority, LEGACY_PRIORITIES)
     statuses = _choice_words(WorkOrder.Status, LEGACY_STATUSES)
     tenant = current_tenant()
-    users = {
-        user.username.lower(): user
-        for user in User.objects.filter(tenant=tenant, is_active=True)
-        if user.has_role(Role.AGENT)
-    }
+    users = {user.username.lower(): user for user in assignable_users()}
     valid: list[dict[str, Any]] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for number, raw in rows[1:]:

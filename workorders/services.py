@@ -36,24 +36,24 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.CLOSED: (Status.OPEN,),
 }
 
-UPDATABLE_FIELDS = frozenset(
-    {
-        "title",
-        "description",
-        "category",
-        "priority",
-        "requester_name",
-        "requester_contact",
-        "requester_external_id",
-        "vin",
-        "module",
-        "region",
-        "extra",
-        "resolution",
-        "satisfaction",
-        "due_at",
-    }
+# What a person fills in when creating a work order (the API and the admin form), in form order.
+CREATE_FIELDS = (
+    "title",
+    "description",
+    "category",
+    "priority",
+    "assignee",
+    "requester_name",
+    "requester_contact",
+    "requester_external_id",
+    "vin",
+    "module",
+    "region",
+    "extra",
+    "due_at",
 )
+# Fields workorder_update changes directly; `status` and `assignee` go through their own rules.
+UPDATABLE_FIELDS = frozenset(CREATE_FIELDS) - {"assignee"} | {"resolution", "satisfaction"}
 MAX_COMMENT_LENGTH = 10000
 MAX_NOTE_LENGTH = 2000
 MAX_EXTRA_JSON_LENGTH = 20000
@@ -151,6 +151,22 @@ def _assignee_snapshot(user: User | None) -> dict[str, Any]:
     return {"assignee": user.pk, "assignee_name": user.get_full_name() or user.username}
 
 
+def _event_actor(actor: User | None) -> User | None:
+    """The user an event records: nobody for anonymous or system changes."""
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+def _created_snapshot(work_order: WorkOrder) -> dict[str, Any]:
+    """The `after` of a work order's CREATED event."""
+    return {
+        "number": work_order.number,
+        "status": work_order.status,
+        "priority": work_order.priority,
+        "source": work_order.source,
+        **_assignee_snapshot(work_order.assignee),
+    }
+
+
 def _event(
     work_order: WorkOrder,
     *,
@@ -164,7 +180,7 @@ def _event(
     return WorkOrderEvent.objects.create(
         work_order=work_order,
         kind=kind,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=_event_actor(actor),
         body=body,
         before=before,
         after=after,
@@ -227,18 +243,7 @@ def workorder_create(
     with transaction.atomic():
         work_order.number = allocate_numbers(count=1)[0]
         work_order.save(force_insert=True)
-        _event(
-            work_order,
-            kind=Kind.CREATED,
-            actor=actor,
-            after={
-                "number": work_order.number,
-                "status": work_order.status,
-                "priority": work_order.priority,
-                "source": work_order.source,
-                **_assignee_snapshot(assignee),
-            },
-        )
+        _event(work_order, kind=Kind.CREATED, actor=actor, after=_created_snapshot(work_order))
     return work_order
 
 
@@ -480,15 +485,9 @@ def workorders_import(
             WorkOrderEvent(
                 work_order=work_order,
                 kind=Kind.CREATED,
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor=_event_actor(actor),
                 body=body,
-                after={
-                    "number": work_order.number,
-                    "status": work_order.status,
-                    "priority": work_order.priority,
-                    "source": work_order.source,
-                    **_assignee_snapshot(work_order.assignee),
-                },
+                after=_created_snapshot(work_order),
                 created_at=now,
             )
             for work_order in work_orders

@@ -98,6 +98,10 @@ class TestList:
             {"assignee": "someone"},
             {"overdue": "maybe"},
             {"created_after": "yesterday"},
+            # Dates without a UTC year (0 or 10000) are bad input, not a 500.
+            {"created_after": "0001-01-01"},
+            {"created_before": "9999-12-31"},
+            {"created_before": "9999-12-31T23:59:59-12:00"},
             {"ordering": "password"},
             {"q": "x" * 201},
         ],
@@ -344,7 +348,11 @@ class TestDelete:
         assert a1.number in bad["error"]["fields"]["ids"][0]
         with tenant_scope(a1.tenant):
             assert WorkOrder.objects.get(pk=a2.pk).status == "in_progress"
-        for payload in ({"ids": [], "status": "closed"}, {"ids": ["x"], "status": "closed"}):
+        for payload in (
+            {"ids": [], "status": "closed"},
+            {"ids": ["x"], "status": "closed"},
+            {"ids": [10**30], "status": "closed"},
+        ):
             check(client_a.post(path, payload, format="json"), "post", path, 400)
         delete = LIST + "bulk-delete/"
         check(client_a.post(delete, {"ids": [a1.pk]}), "post", delete, 403)
