@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
+from accounts.models import Role, Tenant
 from helpdesk.tenancy import current_tenant_or_none, tenant_scope
 
 admin.site.site_header = _("Helpdesk administration")
@@ -33,6 +33,20 @@ def rows_in_their_scope(queryset: QuerySet) -> Iterator[Any]:
     for row in queryset.select_related("tenant").order_by("pk"):
         with tenant_scope(row.tenant):
             yield row
+
+
+def ids_in_their_scope(queryset: QuerySet) -> Iterator[list[int]]:
+    """The ids of `queryset`, one tenant at a time, inside that tenant's scope.
+
+    For actions that call a bulk service (one statement per tenant, not one per row).
+    """
+    ids_by_tenant: dict[int, list[int]] = {}
+    for pk, tenant_id in queryset.order_by("pk").values_list("pk", "tenant_id"):
+        ids_by_tenant.setdefault(tenant_id, []).append(pk)
+    tenants = Tenant.objects.in_bulk(ids_by_tenant)
+    for tenant_id, ids in ids_by_tenant.items():
+        with tenant_scope(tenants[tenant_id]):
+            yield ids
 
 
 def _tenant_staff(request: HttpRequest) -> bool:

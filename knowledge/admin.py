@@ -9,7 +9,7 @@ from django.db.models import Case, IntegerField, When
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from helpdesk.admin import TenantScopedAdmin
+from helpdesk.admin import TenantScopedAdmin, ids_in_their_scope
 from helpdesk.tenancy import current_tenant, current_tenant_or_none
 from knowledge import importing, services
 from knowledge.models import CustomWord, ImportJob, KnowledgeEntry, SynonymGroup
@@ -44,22 +44,6 @@ class KnowledgeEntryAdmin(TenantScopedAdmin):
     list_select_related = ("verified_by",)
     search_fields = ("question", "answer")
     search_help_text = _("Ranked Chinese search over questions and answers.")
-    fields = (
-        "question",
-        "answer",
-        "category",
-        "tags",
-        "is_active",
-        "verified",
-        "verified_by",
-        "verified_at",
-        "source",
-        "source_document",
-        "source_position",
-        "work_order",
-        "usage_count",
-        "last_used_at",
-    )
     readonly_fields = (
         "verified",
         "verified_by",
@@ -71,6 +55,8 @@ class KnowledgeEntryAdmin(TenantScopedAdmin):
         "usage_count",
         "last_used_at",
     )
+    # save_model reads every editable field from the form, so the form shows all of them.
+    fields = (*services.EDITABLE_FIELDS, *readonly_fields)
     actions = ("verify_selected", "unverify_selected", "deactivate_selected")
 
     def get_search_results(self, request, queryset, search_term):
@@ -94,24 +80,26 @@ class KnowledgeEntryAdmin(TenantScopedAdmin):
                 services.entry_deactivate(entry=saved, actor=request.user)
         obj.pk = saved.pk
 
-    @admin.action(description=_("Verify selected entries"))
+    @admin.action(description=_("Verify selected entries"), permissions=["change"])
     def verify_selected(self, request, queryset):
-        count = services.entries_verify(
-            entry_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
+        count = sum(
+            services.entries_verify(entry_ids=ids, actor=request.user)
+            for ids in ids_in_their_scope(queryset)
         )
         self.message_user(
             request, ngettext("%d entry verified.", "%d entries verified.", count) % count
         )
 
-    @admin.action(description=_("Remove verification of selected entries"))
+    @admin.action(description=_("Remove verification of selected entries"), permissions=["change"])
     def unverify_selected(self, request, queryset):
-        for entry in queryset:
-            services.entry_unverify(entry=entry, actor=request.user)
+        for ids in ids_in_their_scope(queryset):
+            services.entries_unverify(entry_ids=ids, actor=request.user)
 
-    @admin.action(description=_("Deactivate selected entries"))
+    @admin.action(description=_("Deactivate selected entries"), permissions=["change"])
     def deactivate_selected(self, request, queryset):
-        count = services.entries_deactivate(
-            entry_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
+        count = sum(
+            services.entries_deactivate(entry_ids=ids, actor=request.user)
+            for ids in ids_in_their_scope(queryset)
         )
         self.message_user(
             request, ngettext("%d entry deactivated.", "%d entries deactivated.", count) % count

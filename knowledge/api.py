@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -17,21 +13,19 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from helpdesk.api.fields import IdField
 from helpdesk.api.permissions import IsTenantAdmin, ReadOrAgent
 from helpdesk.api.views import TenantModelViewSet, TenantReadOnlyViewSet
 from helpdesk.config import get_config
+from helpdesk.spreadsheets import FILE_FORMATS, FILE_RESPONSES, safe_cell, spreadsheet_response
 from knowledge import importing, selectors, services
 from knowledge.models import CustomWord, ImportJob, KnowledgeEntry, SynonymGroup
 from knowledge.search import MAX_LIMIT, search
 from knowledge.tasks import run_import
 
-FILE_FORMATS = [("csv", "CSV"), ("xlsx", "XLSX")]
-FILE_RESPONSES = {
-    (200, "text/csv"): OpenApiTypes.BINARY,
-    (200, importing.XLSX_TYPE): OpenApiTypes.BINARY,
-}
 MAX_QUERY_CHARS = 10_000
 MAX_VOCABULARY_ITEMS = 5000
+# The largest primary key (BigAutoField); a bigger id is bad input, not a database error.
 
 
 # Serializers -----------------------------------------------------------------------------------
@@ -151,7 +145,7 @@ class SearchHitSerializer(serializers.Serializer):
 
 class KnowledgeBulkIdsSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=IdField(),
         min_length=1,
         max_length=services.MAX_BULK_IDS,
     )
@@ -385,12 +379,8 @@ class KnowledgeEntryViewSet(TenantModelViewSet):
     )
     @action(detail=False, methods=["get"])
     def export(self, request):
-        params = dict(request.query_params.items())
         file_format = _query(request, FileFormatSerializer)["file_format"]
-        params.pop("file_format", None)
-        filters = EntryFilterSerializer(data=params)
-        filters.is_valid(raise_exception=True)
-        queryset = selectors.entry_list(**filters.validated_data).order_by("id")
+        queryset = selectors.entry_list(**_query(request, EntryFilterSerializer)).order_by("id")
         return export_response(queryset, file_format)
 
     @extend_schema(
@@ -494,39 +484,18 @@ class KnowledgeImportViewSet(TenantReadOnlyViewSet):
 EXPORT_HEADERS = [names[0] for names in importing.COLUMNS.values()] + ["已审核", "使用次数"]
 
 
-def _safe(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
 def export_response(queryset, file_format: str) -> HttpResponse:
     rows = [EXPORT_HEADERS]
     for entry in queryset.iterator(chunk_size=2000):
         rows.append(
             [
-                _safe(entry.question),
-                _safe(entry.answer),
-                _safe(entry.category),
-                _safe(",".join(entry.tags)),
+                safe_cell(entry.question),
+                safe_cell(entry.answer),
+                safe_cell(entry.category),
+                safe_cell(",".join(entry.tags)),
                 "1" if entry.verified else "0",
                 str(entry.usage_count),
             ]
         )
     filename = f"knowledge-{timezone.localtime():%Y%m%d-%H%M%S}"
-    if file_format == "xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet()
-        for row in rows:
-            sheet.append(row)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(buffer.getvalue(), content_type=importing.XLSX_TYPE)
-    else:
-        out = io.StringIO()
-        out.write("\ufeff")
-        csv.writer(out).writerows(rows)
-        response = HttpResponse(out.getvalue().encode(), content_type=importing.CSV_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}.{file_format}"'
-    return response
+    return spreadsheet_response(rows, filename, file_format)

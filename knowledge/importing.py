@@ -22,13 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.config import get_config
+from helpdesk.spreadsheets import spreadsheet_response
 from helpdesk.tenancy import current_tenant
 from knowledge import services, text
 from knowledge.models import ImportJob, KnowledgeEntry
 from knowledge.search_cache import knowledge_changed
 
-CSV_TYPE = "text/csv; charset=utf-8"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 QA_EXTENSIONS = {".csv", ".xlsx"}
 DOCUMENT_EXTENSIONS = {".txt", ".md", ".markdown", ".docx", ".pdf"}
 MAX_ROWS = 20_000
@@ -93,7 +92,10 @@ def _decode(content: bytes) -> str:
 
 def _table_rows(file_name: str, content: bytes) -> list[list[str]]:
     if PurePath(file_name).suffix.lower() == ".csv":
-        return [row for row in csv.reader(io.StringIO(_decode(content)))]
+        try:
+            return [row for row in csv.reader(io.StringIO(_decode(content)))]
+        except csv.Error as exc:  # e.g. a field longer than csv.field_size_limit()
+            raise ImportFileError(_("The file is not a readable CSV table.")) from exc
     from openpyxl import load_workbook
 
     try:
@@ -144,25 +146,7 @@ def parse_qa(file_name: str, content: bytes) -> list[Item]:
 
 def template_response(file_format: str) -> HttpResponse:
     rows = [[names[0] for names in COLUMNS.values()], TEMPLATE_EXAMPLE]
-    if file_format == "xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet()
-        for row in rows:
-            sheet.append(row)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
-    else:
-        out = io.StringIO()
-        out.write("\ufeff")
-        csv.writer(out).writerows(rows)
-        response = HttpResponse(out.getvalue().encode(), content_type=CSV_TYPE)
-    response["Content-Disposition"] = (
-        f'attachment; filename="knowledge-import-template.{file_format}"'
-    )
-    return response
+    return spreadsheet_response(rows, "knowledge-import-template", file_format)
 
 
 # Documents -------------------------------------------------------------------------------------
@@ -372,5 +356,14 @@ def import_run(*, job_id: int) -> str:
         job.skipped_count = len(entries) - len(new)
         job.status = ImportJob.Status.DONE
         job.finished_at = timezone.now()
-        job.save()
+        # Not the uploaded content again: only what the run changed.
+        job.save(
+            update_fields=[
+                "processed",
+                "created_count",
+                "skipped_count",
+                "status",
+                "finished_at",
+            ]
+        )
     return job.status

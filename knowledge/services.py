@@ -75,6 +75,13 @@ def _clean_text(question: str, answer: str) -> tuple[str, str]:
     return question, answer
 
 
+def _clean_category(category: str | None) -> str:
+    category = (category or "").strip()
+    if len(category) > 64:
+        raise ValidationError({"category": _("The category has at most 64 characters.")})
+    return category
+
+
 def index_fields(entry: KnowledgeEntry, segmenter: text.Segmenter | None = None) -> None:
     """Fill the segmented columns and the content hash from question and answer."""
     segmenter = segmenter or text.segmenter_for(current_tenant().pk)
@@ -99,9 +106,7 @@ def build_entry(
 ) -> KnowledgeEntry:
     """A validated, indexed, unsaved entry (imports save many at once)."""
     question, answer = _clean_text(question, answer)
-    category = (category or "").strip()
-    if len(category) > 64:
-        raise ValidationError({"category": _("The category has at most 64 characters.")})
+    category = _clean_category(category)
     if source not in KnowledgeEntry.Source.values:
         raise ValidationError({"source": _("Unknown source.")})
     entry = KnowledgeEntry(
@@ -167,10 +172,7 @@ def entry_update(*, entry: KnowledgeEntry, actor=None, **changes: Any) -> Knowle
     text_changed = (question, answer) != (entry.question, entry.answer)
     entry.question, entry.answer = question, answer
     if "category" in changes:
-        category = (changes["category"] or "").strip()
-        if len(category) > 64:
-            raise ValidationError({"category": _("The category has at most 64 characters.")})
-        entry.category = category
+        entry.category = _clean_category(changes["category"])
     if "tags" in changes:
         entry.tags = _clean_tags(changes["tags"])
     if "is_active" in changes:
@@ -192,10 +194,7 @@ def entry_verify(*, entry: KnowledgeEntry, actor) -> KnowledgeEntry:
 
 @transaction.atomic
 def entry_unverify(*, entry: KnowledgeEntry, actor) -> KnowledgeEntry:
-    KnowledgeEntry.objects.filter(pk=entry.pk).update(
-        verified=False, verified_by=None, verified_at=None, updated_by=actor, updated_at=_now()
-    )
-    knowledge_changed(entry.tenant_id)
+    entries_unverify(entry_ids=[entry.pk], actor=actor)
     entry.refresh_from_db()
     return entry
 
@@ -233,6 +232,16 @@ def entries_verify(*, entry_ids: Sequence[int], actor) -> int:
     knowledge_changed(current_tenant().pk)
     return KnowledgeEntry.objects.filter(pk__in=ids, verified=False).update(
         verified=True, verified_by=actor, verified_at=_now(), updated_by=actor, updated_at=_now()
+    )
+
+
+@transaction.atomic
+def entries_unverify(*, entry_ids: Sequence[int], actor) -> int:
+    """Take the verification away (all of them or none). Returns how many rows were written."""
+    ids = _check_ids(entry_ids)
+    knowledge_changed(current_tenant().pk)
+    return KnowledgeEntry.objects.filter(pk__in=ids).update(
+        verified=False, verified_by=None, verified_at=None, updated_by=actor, updated_at=_now()
     )
 
 
@@ -321,7 +330,8 @@ def entry_create_from_workorder(*, work_order, actor, verified: bool = False) ->
 # Vocabulary ------------------------------------------------------------------------------------
 
 
-def _vocabulary_changed() -> None:
+def vocabulary_changed() -> None:
+    """Re-index the tenant after its words or synonym groups changed (the admin edits them)."""
     from knowledge.tasks import reindex_tenant
 
     tenant = current_tenant()
@@ -355,13 +365,8 @@ def vocabulary_replace(
     SynonymGroup.objects.all().delete()
     CustomWord.objects.bulk_create(CustomWord(word=w) for w in clean_words)
     SynonymGroup.objects.bulk_create(SynonymGroup(terms=t) for t in clean_groups)
-    _vocabulary_changed()
+    vocabulary_changed()
     return len(clean_words), len(clean_groups)
-
-
-def vocabulary_changed() -> None:
-    """Call after editing words or synonym groups directly (the admin does)."""
-    _vocabulary_changed()
 
 
 @transaction.atomic

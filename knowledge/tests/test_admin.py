@@ -86,3 +86,27 @@ def test_import_upload(client, agent_a, tenant_a):
     page = client.get(BASE + "importjob/").content.decode()
     assert "faq.csv" in page and "100%" in page
     assert client.get(f"{BASE}importjob/{job.pk}/change/").status_code == 200
+
+
+def test_viewers_cannot_run_actions(client, viewer_a, tenant_a, kb_a):
+    client.force_login(viewer_a)
+    ids = [str(e.pk) for e in kb_a[:2]]
+    for name in ("unverify_selected", "verify_selected", "deactivate_selected"):
+        client.post(BASE + "knowledgeentry/", {"action": name, "_selected_action": ids})
+    with tenant_scope(tenant_a):
+        rows = KnowledgeEntry.objects.filter(pk__in=ids)
+        assert all(e.verified and e.is_active for e in rows)
+
+
+def test_superuser_actions_run_in_each_rows_tenant(
+    client, superuser, tenant_a, tenant_b, kb_a, kb_b
+):
+    client.force_login(superuser)
+    ids = [str(kb_a[0].pk), str(kb_b[0].pk)]
+    for name in ("verify_selected", "unverify_selected", "deactivate_selected"):
+        response = client.post(BASE + "knowledgeentry/", {"action": name, "_selected_action": ids})
+        assert response.status_code == 302, name
+    for tenant, entry in ((tenant_a, kb_a[0]), (tenant_b, kb_b[0])):
+        with tenant_scope(tenant):
+            entry.refresh_from_db()
+            assert not entry.verified and not entry.is_active

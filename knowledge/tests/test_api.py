@@ -127,6 +127,10 @@ def test_verify_unverify_and_bulk(client_a, tenant_a, agent_a):
     response = client_a.post(f"{URL}bulk-deactivate/", {"ids": ids[:2]}, format="json")
     assert data(response) == {"count": 2}
     assert client_a.post(f"{URL}bulk-verify/", {"ids": []}, format="json").status_code == 400
+    # An id beyond any primary key is bad input, not a database error.
+    response = client_a.post(f"{URL}bulk-verify/", {"ids": [10**30]}, format="json")
+    assert response.status_code == 400
+    assert_matches_schema(response, "post", "/api/v1/knowledge/bulk-verify/")
 
 
 def test_stats(client_a, kb_a, kb_b, tenant_a):

@@ -63,6 +63,8 @@ def test_bad_row_fails_the_whole_file(client_a, tenant_a):
         ("broken.pdf", b"%PDF-1.4 garbage"),
         ("nocolumns.csv", "名字,年龄\n张三,3\n".encode()),
         ("binary.txt", bytes(range(128, 256)) * 3),
+        # A field longer than the csv module's limit (131072 characters).
+        ("long.csv", ('问题,答案\n发票,"' + "x" * 140_000 + '"\n').encode()),
     ],
 )
 def test_unreadable_files_fail_cleanly(client_a, tenant_a, name, content):
