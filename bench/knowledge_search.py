@@ -193,10 +193,11 @@ def explain(tenant, query: str) -> None:
     from django.db import connection, transaction
 
     from helpdesk.tenancy import tenant_scope
+    from knowledge import text
     from knowledge.search import _db_tokens, candidate_query_postgresql, query_tokens
 
     with tenant_scope(tenant):
-        tokens = _db_tokens(query_tokens(query))
+        tokens = _db_tokens(query_tokens(query, text.segmenter_for(tenant.pk)))
     sql, params = candidate_query_postgresql(
         tokens, tenant_id=tenant.pk, limit=30, verified_only=False, category=None
     )

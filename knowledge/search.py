@@ -49,10 +49,10 @@ class SearchHit:
     snippet: str
 
 
-def query_tokens(query: str) -> list[str]:
+def query_tokens(query: str, segmenter: text.Segmenter) -> list[str]:
     """Distinct index tokens of a query, in order, capped."""
     seen: dict[str, None] = {}
-    for token in text.segment(query if isinstance(query, str) else ""):
+    for token in segmenter.segment(query if isinstance(query, str) else ""):
         seen.setdefault(token, None)
     return list(seen)[:MAX_QUERY_TOKENS]
 
@@ -245,7 +245,9 @@ def search(
 ) -> list[SearchHit]:
     """Entries of the active tenant that answer `query`, best first. Never raises on odd input."""
     tenant = current_tenant()
-    tokens = query_tokens(query)
+    # One segmenter for the whole search: finding it reads the vocabulary version (Redis).
+    segmenter = text.segmenter_for(tenant.pk)
+    tokens = query_tokens(query, segmenter)
     if not tokens:
         return []
     limit = max(1, min(int(limit), MAX_LIMIT))
@@ -277,15 +279,14 @@ def search(
         score = normalised_score(tokens, entry, question_weight=question_weight, boost=boost)
         scored.append((score, -position, entry))
     scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
-    highlight = _highlight_terms(query, tokens)
+    highlight = _highlight_terms(query, tokens, segmenter)
     return [
         SearchHit(entry=entry, score=round(score, 4), snippet=snippet(entry, highlight))
         for score, _pos, entry in scored[:limit]
     ]
 
 
-def _highlight_terms(query: str, tokens: list[str]) -> list[str]:
-    segmenter = text.segmenter_for(current_tenant().pk)
+def _highlight_terms(query: str, tokens: list[str], segmenter: text.Segmenter) -> list[str]:
     surface = set(segmenter.surface_tokens(query if isinstance(query, str) else ""))
     terms = {t for t in surface | set(tokens) if text.token_weight(t) > 0.3}
     terms -= text.STOPWORDS
