@@ -21,7 +21,7 @@ from alerts import services
 from alerts.evaluation import evaluate_rule
 from alerts.models import Alert, AlertNotification, AlertRule, Level
 from alerts.registry import Unit, all_metrics
-from helpdesk.admin import TenantScopedAdmin, TenantScopedInline, rows_in_their_scope
+from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin, rows_in_their_scope
 
 
 def metric_choices() -> list[tuple[str, str]]:
@@ -136,22 +136,11 @@ class AlertRuleAdmin(TenantScopedAdmin):
             )
 
 
-class AlertNotificationInline(TenantScopedInline):
+class AlertNotificationInline(ReadOnlyTenantInline):
     model = AlertNotification
-    extra = 0
-    can_delete = False
     fields = ("created_at", "event", "channel", "message")
     readonly_fields = fields
     verbose_name_plural = _("notifications")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ManualAlertForm(forms.ModelForm):

@@ -13,23 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role as UserRole
 from dialogue import services
 from dialogue.models import ChatSession, Message, SessionStatus, WorkOrderSuggestion
-from helpdesk.admin import TenantScopedAdmin, TenantScopedInline
+from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin
 
 
-class MessageInline(TenantScopedInline):
+class MessageInline(ReadOnlyTenantInline):
     model = Message
     fields = ("created_at", "role", "content", "citations", "confidence", "error_type")
     readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
     ordering = ("created_at", "id")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ChatSessionForm(forms.ModelForm):

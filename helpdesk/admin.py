@@ -175,3 +175,19 @@ class TenantScopedInline(admin.TabularInline):
         return request.user.is_superuser or (
             _tenant_staff(request) and request.user.has_role(Role.VIEWER)
         )
+
+
+class ReadOnlyTenantInline(TenantScopedInline):
+    """A record shown under its parent that nobody edits here (timelines, messages)."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from helpdesk.admin import TenantScopedAdmin, TenantScopedInline, rows_in_their_scope
+from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin, rows_in_their_scope
 from helpdesk.tenancy import current_tenant_or_none
 from workorders import exporting, selectors, services
 from workorders.models import WorkOrder, WorkOrderEvent
@@ -55,10 +55,8 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class WorkOrderEventInline(TenantScopedInline):
+class WorkOrderEventInline(ReadOnlyTenantInline):
     model = WorkOrderEvent
-    extra = 0
-    can_delete = False
     fields = ("created_at", "kind", "actor", "body", "internal", "before", "after")
     readonly_fields = fields
     ordering = ("created_at", "id")
@@ -67,15 +65,6 @@ class WorkOrderEventInline(TenantScopedInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class WorkOrderForm(forms.ModelForm):
