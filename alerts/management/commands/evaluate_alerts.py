@@ -3,10 +3,10 @@
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from accounts.models import Tenant
 from alerts.evaluation import alerts_evaluate_all, alerts_evaluate_tenant, summarise
+from helpdesk.commands import active_tenant
 from helpdesk.config import get_config
 
 
@@ -20,13 +20,8 @@ class Command(BaseCommand):
         if not get_config().get("alerts.enabled"):
             self.stdout.write("Alert evaluation is disabled (alerts.enabled is false).")
             return
-        slug = options["tenant"]
-        if slug:
-            tenant = Tenant.objects.filter(slug=slug).first()
-            if tenant is None:
-                raise CommandError(f"No tenant with slug {slug!r}.")
-            if not tenant.is_active:
-                raise CommandError(f"Tenant {slug!r} is inactive.")
+        if options["tenant"]:
+            tenant = active_tenant(options["tenant"])
             report = {tenant.slug: alerts_evaluate_tenant(tenant=tenant)}
         else:
             report = alerts_evaluate_all()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from helpdesk.commands import active_tenant
 from helpdesk.tenancy import tenant_scope
 from knowledge.evaluation.run import DATASET, evaluate, load_dataset, load_into_active_tenant
 
@@ -33,10 +34,7 @@ class Command(BaseCommand):
 
         dataset = load_dataset(Path(options["dataset"]))
         if options["tenant"]:
-            tenant = Tenant.objects.filter(slug=options["tenant"], is_active=True).first()
-            if tenant is None:
-                raise CommandError(f"No active tenant {options['tenant']!r}.")
-            with tenant_scope(tenant), transaction.atomic():
+            with tenant_scope(active_tenant(options["tenant"])), transaction.atomic():
                 self._run(dataset, options)
             return
         try:
