@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import knowledge_search  # noqa: E402
+from benchdb import pg_url, recreate_database, setup_django  # noqa: E402
 
 TENANT_SLUG = "bench-chat"
 STUB_FIRST_TOKEN_MS = 100.0
@@ -66,8 +67,8 @@ THROUGHPUT_TOKEN_DELAY_MS = 25.0
 
 
 def load(database: str, entries: int) -> None:
-    knowledge_search.recreate_database(database)
-    knowledge_search.setup_django(database)
+    recreate_database(database)
+    setup_django(database, migrate=True)
     from django.db import connection
 
     from accounts.models import Tenant
@@ -92,7 +93,7 @@ def load(database: str, entries: int) -> None:
 def widget_key(database: str) -> str:
     import psycopg
 
-    with psycopg.connect(knowledge_search.pg_url(database)) as conn:
+    with psycopg.connect(pg_url(database)) as conn:
         row = conn.execute(
             "SELECT widget_key FROM accounts_tenant WHERE slug = %s", [TENANT_SLUG]
         ).fetchone()
@@ -161,7 +162,7 @@ def server_env(database: str, redis_url: str, llm_url: str, var_dir: str) -> dic
         "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": knowledge_search.pg_url(database),
+        "DATABASE_URL": pg_url(database),
         "REDIS_URL": redis_url,
         "HELPDESK_VAR_DIR": var_dir,
         "LOG_LEVEL": "WARNING",

@@ -23,16 +23,16 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import recreate_database, setup_django  # noqa: E402
 
 MODELS = ["星途", "远航", "极光", "追风", "领航者", "云图", "青松", "赤霞", "墨影", "北辰"]
 YEARS = ["2021款", "2022款", "2023款", "2024款", "2025款", "2026款"]
@@ -46,31 +46,6 @@ EXTRA = [
     "",
     "",
 ]
-
-
-def pg_url(database: str) -> str:
-    base = urlsplit(os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    return urlunsplit(base._replace(path=f"/{database}"))
-
-
-def recreate_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(database: str) -> None:
-    os.environ["DATABASE_URL"] = pg_url(database)
-    os.environ.pop("REDIS_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings_test"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def generate(dataset: dict, count: int, seed: int) -> list[tuple[str, str, str]]:
@@ -248,11 +223,7 @@ def load_queries() -> dict[str, list[str]]:
 
 
 def remeasure(args) -> None:
-    os.environ["DATABASE_URL"] = pg_url(args.database)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings_test"
-    import django
-
-    django.setup()
+    setup_django(args.database)
     from accounts.models import Tenant
     from knowledge.models import KnowledgeEntry
 
@@ -277,7 +248,7 @@ def main() -> None:
     big, others, other_size = (10_000, 4, 10_000) if args.small else (100_000, 9, 100_000)
 
     recreate_database(args.database)
-    setup_django(args.database)
+    setup_django(args.database, migrate=True)
     from django.db import connection
 
     from accounts.models import Tenant

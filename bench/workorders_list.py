@@ -18,15 +18,15 @@ Server: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import recreate_database, setup_django  # noqa: E402
 
 TITLES = [
     "刹车异响",
@@ -87,11 +87,6 @@ REGIONS = ["华东", "华南", "华北", "华中", "西南", "西北", "东北"]
 CATEGORIES = ["OTA", "影像", "数字钥匙", "充电", "保养", "账单", "智能驾驶", "硬件"]
 
 
-def pg_url(database: str) -> str:
-    base = urlsplit(os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    return urlunsplit(base._replace(path=f"/{database}"))
-
-
 def sql_array(values: list[str]) -> str:
     quoted = ",".join("'" + v.replace("'", "''") + "'" for v in values)
     return f"ARRAY[{quoted}]"
@@ -99,23 +94,6 @@ def sql_array(values: list[str]) -> str:
 
 def pick(values: list[str], seed_expr: str) -> str:
     return f"({sql_array(values)})[1 + floor({seed_expr} * {len(values)})::int]"
-
-
-def recreate_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(database: str) -> None:
-    os.environ["DATABASE_URL"] = pg_url(database)
-    os.environ.pop("REDIS_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings_test"
-    import django
-
-    django.setup()
 
 
 def load(total: int, tenants: int, big: int) -> None:
