@@ -7,9 +7,7 @@ Viewers read; agents also write.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -23,7 +21,6 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import Tenant
 from dialogue import pipeline, selectors, services, suggestions
@@ -45,6 +42,8 @@ from dialogue.serializers import (
     VisitorTokenRequestSerializer,
     VisitorTokenSerializer,
 )
+from dialogue.sse import event_stream
+from dialogue.throttling import CHAT_THROTTLES
 from helpdesk.api.permissions import IsTenantMember, ReadOrAgent
 from helpdesk.api.views import (
     TenantAPIView,
@@ -89,29 +88,6 @@ class ChatParticipant(BasePermission):
         if isinstance(request.user, Visitor):
             return getattr(request, "tenant", None) is not None and view.visitor_allowed
         return ReadOrAgent().has_permission(request, view)
-
-
-class VisitorRateThrottle(SimpleRateThrottle):
-    """Per web visitor: `dialogue.visitor_rate_per_minute`. Staff are not limited here."""
-
-    scope = "chat_visitor"
-
-    def get_rate(self) -> str:
-        return f"{get_config().get('dialogue.visitor_rate_per_minute')}/min"
-
-    def allow_request(self, request, view) -> bool:
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_cache_key(self, request, view) -> str | None:
-        user = request.user
-        if not isinstance(user, Visitor):
-            return None
-        return f"throttle_chat_visitor_{user.tenant_id}_{user.visitor_id}"
-
-
-CHAT_THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, VisitorRateThrottle]
 
 
 class VisitorTokenView(TenantAPIView):
@@ -325,47 +301,6 @@ class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
-def _sse(event: str, data: dict) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
-def _final_event(reply: pipeline.Reply) -> dict:
-    answer = reply.answer
-    return {
-        "session": reply.session.pk,
-        "session_status": reply.session.status,
-        "work_order": reply.session.work_order_id,
-        "message": reply.user_message.pk,
-        "answer": answer.pk if answer else None,
-        "text": reply.text,
-        "citations": answer.citations if answer else [],
-        "confidence": answer.confidence if answer else None,
-        "low_confidence": answer.low_confidence if answer else False,
-        "kb_only": answer.kb_only if answer else False,
-        "error_type": answer.error_type if answer else "",
-        "duplicate": reply.duplicate,
-        "handed_off": reply.handed_off,
-        "usage": {
-            "prompt_tokens": answer.prompt_tokens if answer else None,
-            "completion_tokens": answer.completion_tokens if answer else None,
-            "latency_ms": answer.latency_ms if answer else None,
-            "first_token_ms": answer.first_token_ms if answer else None,
-        },
-    }
-
-
-async def _event_stream(turn: pipeline.Turn) -> AsyncIterator[bytes]:
-    try:
-        async for item in pipeline.stream_turn(turn):
-            if isinstance(item, pipeline.Delta):
-                yield _sse("delta", {"text": item.text})
-            else:
-                yield _sse("done", _final_event(item))
-    except Exception:
-        logger.exception("Chat stream of session %s failed", turn.session.pk)
-        yield _sse("error", {"message": str(_("The answer could not be completed."))})
-
-
 class JSONErrorsNegotiation(DefaultContentNegotiation):
     """The stream's errors are JSON envelopes, whatever the client accepts.
 
@@ -419,7 +354,7 @@ class ChatStreamView(TenantGenericAPIView):
             turn = pipeline.prepare_turn(**message)
         except pipeline.PipelineError as exc:
             raise _pipeline_error(exc) from None
-        response = StreamingHttpResponse(_event_stream(turn), content_type="text/event-stream")
+        response = StreamingHttpResponse(event_stream(turn), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response

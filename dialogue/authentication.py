@@ -51,7 +51,8 @@ def issue_visitor_token(*, tenant: Tenant, visitor_id: str) -> str:
     return signing.dumps({"t": tenant.pk, "v": visitor_id}, salt=SALT, compress=True)
 
 
-def read_visitor_token(token: str) -> Visitor:
+def visitor_token_claims(token: str) -> tuple[int, str]:
+    """(tenant id, visitor id) of a valid token; the tenant is not looked up."""
     max_age = get_config().get("dialogue.visitor_token_max_age_seconds")
     try:
         data: Any = signing.loads(token, salt=SALT, max_age=max_age)
@@ -59,26 +60,40 @@ def read_visitor_token(token: str) -> Visitor:
         raise exceptions.AuthenticationFailed(_("The visitor token has expired.")) from None
     except signing.BadSignature:
         raise exceptions.AuthenticationFailed(_("Invalid visitor token.")) from None
-    tenant = Tenant.objects.filter(pk=data.get("t"), is_active=True).first()
-    if tenant is None or not isinstance(data.get("v"), str):
+    if not isinstance(data, dict) or type(data.get("t")) is not int:
         raise exceptions.AuthenticationFailed(_("Invalid visitor token."))
-    return Visitor(tenant=tenant, visitor_id=data["v"])
+    if not isinstance(data.get("v"), str):
+        raise exceptions.AuthenticationFailed(_("Invalid visitor token."))
+    return data["t"], data["v"]
+
+
+def read_visitor_token(token: str) -> Visitor:
+    tenant_id, visitor_id = visitor_token_claims(token)
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        raise exceptions.AuthenticationFailed(_("Invalid visitor token."))
+    return Visitor(tenant=tenant, visitor_id=visitor_id)
+
+
+def visitor_token_in(authorization: bytes) -> str | None:
+    """The token of an `Authorization: Visitor <token>` header; None for other schemes."""
+    auth = authorization.split()
+    if not auth or auth[0].lower() != KEYWORD.lower().encode():
+        return None
+    if len(auth) != 2:
+        raise exceptions.AuthenticationFailed(_("Invalid visitor token header."))
+    try:
+        return auth[1].decode()
+    except UnicodeError:
+        raise exceptions.AuthenticationFailed(_("Invalid visitor token header.")) from None
 
 
 class VisitorTokenAuthentication(BaseAuthentication):
     """`Authorization: Visitor <token>` from POST /api/v1/chat/visitor-token/."""
 
     def authenticate(self, request) -> tuple[Visitor, str] | None:
-        auth = get_authorization_header(request).split()
-        if not auth or auth[0].lower() != KEYWORD.lower().encode():
-            return None
-        if len(auth) != 2:
-            raise exceptions.AuthenticationFailed(_("Invalid visitor token header."))
-        try:
-            token = auth[1].decode()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed(_("Invalid visitor token header.")) from None
-        return read_visitor_token(token), token
+        token = visitor_token_in(get_authorization_header(request))
+        return None if token is None else (read_visitor_token(token), token)
 
     def authenticate_header(self, request) -> str:
         return KEYWORD

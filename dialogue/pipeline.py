@@ -30,15 +30,20 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.db import IntegrityError
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dialogue import services
+from dialogue import services, turn_store
 from dialogue.models import (
+    Channel,
     ChatSession,
     HandoffReason,
     Message,
@@ -48,10 +53,15 @@ from dialogue.models import (
     WorkOrderSuggestion,
 )
 from helpdesk.config import get_config
+from helpdesk.db import release_pooled_connections
 from helpdesk.llm import LLMError, StreamDelta, get_llm_client
 from helpdesk.tenancy import tenant_scope
 from knowledge.search import search
-from knowledge.search_cache import cached_search
+from knowledge.search_cache import (
+    acached_result,
+    cached_search,
+    hits_from,
+)
 from knowledge.services import entries_record_usage
 
 logger = logging.getLogger(__name__)
@@ -186,7 +196,7 @@ def prepare_turn(
         content = _validated(content)
         dedup_key = None
         if channel_message_id:
-            dedup_key = _dedup_key(tenant, channel, external_user_id, channel_message_id)
+            dedup_key = _dedup_key(tenant.pk, channel, external_user_id, channel_message_id)
             ttl = get_config().get("dialogue.dedup_ttl_seconds")
             if not cache.add(dedup_key, 1, timeout=ttl):
                 return _duplicate_turn(tenant, channel, external_user_id, channel_message_id)
@@ -207,6 +217,81 @@ def prepare_turn(
         return turn
 
 
+async def prepare_web_turn(
+    *, tenant_id: int, session_id: int, visitor_id: str, content: Any, channel_message_id: str
+) -> Turn | None:
+    """`prepare_turn` for a web visitor's message to its own active session, natively async.
+
+    The streaming fast path's half of the pipeline: the same steps, on async Redis and
+    PostgreSQL (`dialogue.turn_store`) instead of the ORM in a worker thread. It needs
+    the shared Redis cache and PostgreSQL. It returns None, having written nothing,
+    whenever the message needs `prepare_turn`'s other branches: invalid, a duplicate, a
+    request for a person, no LLM configured, a session that is not the visitor's, not
+    active or idle, or an inactive tenant.
+    """
+    try:
+        content = _validated(content)
+    except InvalidMessage:
+        return None
+    if _asks_for_person(content) or not get_llm_client().is_configured():
+        return None
+    claim = _dedup_key(tenant_id, Channel.WEB, visitor_id, channel_message_id)
+    append = _aappend(
+        claim if channel_message_id else None,
+        tenant_id=tenant_id,
+        session_id=session_id,
+        visitor_id=visitor_id,
+        content=content,
+        channel_message_id=channel_message_id,
+    )
+    top_k = get_config().get("dialogue.knowledge_top_k")
+    # The cached search result does not depend on the message being saved: both at once.
+    appended, cached = await asyncio.gather(append, acached_result(tenant_id, content, limit=top_k))
+    if appended is None:
+        return None
+    turn = Turn(tenant=appended.tenant, session=appended.session, user_message=appended.message)
+    with tenant_scope(turn.tenant):
+        context = await turn_store.turn_context(
+            turn.session, turn.user_message, HISTORY_MESSAGES, [i for i, _s, _n in cached or []]
+        )
+        turn.hits = hits_from(cached, context.entries) if cached is not None else None
+        if turn.hits is None:
+            turn.hits = await sync_to_async(cached_search)(content, limit=top_k)
+        turn.prompt = build_prompt(turn, history=context.history, suggestions=context.suggestions)
+    return turn
+
+
+async def _aappend(claim: str | None, **message: Any) -> turn_store.AppendedMessage | None:
+    """Claim the channel's message id (if any), then save the message; None if either fails."""
+    if claim is not None and not await _aclaim(claim):
+        return None
+    try:
+        minutes = get_config().get("dialogue.session_idle_minutes")
+        appended = await turn_store.append_user_message(
+            **message, idle_since=timezone.now() - timedelta(minutes=minutes)
+        )
+    except psycopg.errors.UniqueViolation:
+        # The database saw this message id first (the claim had expired).
+        appended = None
+    except BaseException:
+        if claim is not None:
+            await _arelease(claim)
+        raise
+    if appended is None and claim is not None:
+        await _arelease(claim)
+    return appended
+
+
+async def _aclaim(key: str) -> bool:
+    ttl = get_config().get("dialogue.dedup_ttl_seconds")
+    client = cache.async_client()
+    return bool(await client.set(cache.make_and_validate_key(key), 1, nx=True, ex=ttl))
+
+
+async def _arelease(key: str) -> None:
+    await cache.async_client().delete(cache.make_and_validate_key(key))
+
+
 def _validated(content: Any) -> str:
     if not isinstance(content, str) or not content.strip():
         raise InvalidMessage(_("The message is empty."))
@@ -220,8 +305,8 @@ def _validated(content: Any) -> str:
     return content
 
 
-def _dedup_key(tenant: Any, channel: str, external_user_id: str, message_id: str) -> str:
-    return f"dialogue:dedup:{tenant.pk}:{channel}:{external_user_id}:{message_id}"
+def _dedup_key(tenant_id: int, channel: str, external_user_id: str, message_id: str) -> str:
+    return f"dialogue:dedup:{tenant_id}:{channel}:{external_user_id}:{message_id}"
 
 
 def _duplicate_turn(tenant: Any, channel: str, external_user_id: str, message_id: str) -> Turn:
@@ -259,8 +344,7 @@ def _route(turn: Turn) -> None:
         services.handed_off_message_forward(session=session, message=message)
         turn.reply = Reply(session, message, None)
         return
-    keywords = get_config().get("dialogue.handoff_keywords")
-    if any(keyword and keyword in message.content for keyword in keywords):
+    if _asks_for_person(message.content):
         turn.reply = _hand_off(turn, HandoffReason.KEYWORD)
         return
 
@@ -269,7 +353,12 @@ def _route(turn: Turn) -> None:
         return
     top_k = get_config().get("dialogue.knowledge_top_k")
     turn.hits = cached_search(message.content, limit=top_k)
-    turn.prompt = build_prompt(turn)
+    turn.prompt = _prompt_from_database(turn)
+
+
+def _asks_for_person(content: str) -> bool:
+    keywords = get_config().get("dialogue.handoff_keywords")
+    return any(keyword and keyword in content for keyword in keywords)
 
 
 def _hand_off(turn: Turn, reason: str) -> Reply:
@@ -310,7 +399,10 @@ def system_prompt(tenant: Any) -> str:
     )
 
 
-def build_prompt(turn: Turn) -> list[dict[str, str]]:
+def build_prompt(
+    turn: Turn, *, history: list[tuple[str, str]], suggestions: list[str]
+) -> list[dict[str, str]]:
+    """The LLM messages of a turn, from `history_queryset` and `suggestions_queryset` rows."""
     parts = [system_prompt(turn.tenant)]
     if turn.hits:
         lines = ["知识库内容（回答时用 [编号] 标注引用）："]
@@ -320,19 +412,28 @@ def build_prompt(turn: Turn) -> list[dict[str, str]]:
         parts.append("\n".join(lines))
     else:
         parts.append("知识库中没有找到与问题相关的内容。")
-    suggestions = _work_order_suggestions(turn.session)
     if suggestions:
         parts.append("关联工单的 AI 处理建议：\n" + "\n".join(f"- {s}" for s in suggestions))
     messages = [{"role": "system", "content": "\n\n".join(parts)}]
-    messages += _history(turn)
+    messages += _history_messages(history)
     messages.append({"role": "user", "content": turn.user_message.content})
     return messages
 
 
-def _work_order_suggestions(session: ChatSession) -> list[str]:
+def _prompt_from_database(turn: Turn) -> list[dict[str, str]]:
+    suggestions = suggestions_queryset(turn.session)
+    return build_prompt(
+        turn,
+        history=list(history_queryset(turn)),
+        suggestions=[] if suggestions is None else list(suggestions),
+    )
+
+
+def suggestions_queryset(session: ChatSession) -> QuerySet | None:
+    """The linked work order's recent suggestions (content), or None without one."""
     if not session.work_order_id:
-        return []
-    return list(
+        return None
+    return (
         WorkOrderSuggestion.objects.filter(work_order_id=session.work_order_id)
         .exclude(status=SuggestionStatus.REJECTED)
         .order_by("-created_at")
@@ -340,10 +441,9 @@ def _work_order_suggestions(session: ChatSession) -> list[str]:
     )
 
 
-def _history(turn: Turn) -> list[dict[str, str]]:
-    """The most recent turns that fit in `dialogue.history_token_budget`, oldest first."""
-    budget = get_config().get("dialogue.history_token_budget")
-    recent = (
+def history_queryset(turn: Turn) -> QuerySet:
+    """(role, content) of the session's earlier answered turns, newest first."""
+    return (
         Message.objects.filter(
             session=turn.session, role__in=[Role.USER, Role.ASSISTANT, Role.AGENT]
         )
@@ -352,6 +452,11 @@ def _history(turn: Turn) -> list[dict[str, str]]:
         .order_by("-created_at", "-id")
         .values_list("role", "content")[:HISTORY_MESSAGES]
     )
+
+
+def _history_messages(recent: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """The most recent turns that fit in `dialogue.history_token_budget`, oldest first."""
+    budget = get_config().get("dialogue.history_token_budget")
     picked: list[dict[str, str]] = []
     for role, content in recent:
         cost = estimate_tokens(content) + 4
@@ -596,13 +701,18 @@ async def _produce(turn: Turn, queue: asyncio.Queue) -> None:
 
 async def _save_partial(turn: Turn, text: str) -> None:
     def save() -> None:
-        with tenant_scope(turn.tenant):
-            services.message_add_answer(
-                session=turn.session,
-                reply_to=turn.user_message,
-                content=text,
-                error_type="client_disconnected",
-            )
+        # The request may be over by now, and nothing would give this thread's
+        # connection back to the pool.
+        try:
+            with tenant_scope(turn.tenant):
+                services.message_add_answer(
+                    session=turn.session,
+                    reply_to=turn.user_message,
+                    content=text,
+                    error_type="client_disconnected",
+                )
+        finally:
+            release_pooled_connections()
 
     try:
         await sync_to_async(save)()

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django (web visitors' chat streams through the fast
+path in front of it, `dialogue.fast_stream`), WebSockets through Channels."""
 
 import os
 
@@ -26,12 +27,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from dialogue.fast_stream import ChatStreamFastPath  # noqa: E402
 from helpdesk.channels_middleware import TenantScopeMiddleware  # noqa: E402
+from helpdesk.lifespan import lifespan  # noqa: E402
 from helpdesk.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": ChatStreamFastPath(django_asgi_app),
+        "lifespan": lifespan,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TenantScopeMiddleware(URLRouter(websocket_urlpatterns)))
         ),

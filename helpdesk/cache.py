@@ -6,13 +6,20 @@ so under ASGI every request opened new Redis connections. Its client also builds
 redis-py `Redis` object for every command, which costs more than the command itself.
 redis-py clients are thread-safe, so a process shares one client and one `Redis`
 object per server.
+
+`async_client()` gives async code a native redis-py asyncio client on the same
+server and pool limits (one per event loop), with `decode()` for the stored values,
+for callers that batch several commands into one round trip.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from typing import Any, ClassVar
 
+import redis.asyncio
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 
@@ -42,6 +49,9 @@ class SharedClientRedisCache(RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, redis.asyncio.Redis
+        ] = weakref.WeakKeyDictionary()
 
     @cached_property
     def _cache(self) -> ReusingRedisCacheClient:
@@ -51,3 +61,27 @@ class SharedClientRedisCache(RedisCache):
             if client is None:
                 client = self._shared[key] = self._class(self._servers, **self._options)
             return client
+
+    def async_client(self) -> redis.asyncio.Redis:
+        """A native asyncio client for the running event loop (the write server)."""
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            options = {
+                key: value
+                for key, value in self._options.items()
+                if key in ("max_connections", "timeout")
+            }
+            pool = redis.asyncio.BlockingConnectionPool.from_url(self._servers[0], **options)
+            client = self._async_clients[loop] = redis.asyncio.Redis(connection_pool=pool)
+        return client
+
+    async def aclose_async_client(self) -> None:
+        """Close the running event loop's client (at server shutdown)."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    def decode(self, raw: bytes | None) -> Any:
+        """A value as `get()` would return it, from the raw bytes a command returned."""
+        return None if raw is None else self._cache._serializer.loads(raw)

@@ -114,6 +114,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Web visitors' chat streams skip Django's request cycle (dialogue/fast_stream.py) when
+# the database is PostgreSQL and the cache is Redis.
+CHAT_STREAM_FAST_PATH = env.bool("CHAT_STREAM_FAST_PATH", default=True)
+
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {

@@ -10,9 +10,14 @@ from knowledge.text import Vocabulary
 _VERSION_KEY = "knowledge:vocabulary-version:{tenant_id}"
 
 
+def vocabulary_version_key(tenant_id: int) -> str:
+    """The cache key of `vocabulary_version(tenant_id)`."""
+    return _VERSION_KEY.format(tenant_id=tenant_id)
+
+
 def vocabulary_version(tenant_id: int) -> str:
     """A string that changes whenever the tenant's vocabulary does ("empty" when none)."""
-    key = _VERSION_KEY.format(tenant_id=tenant_id)
+    key = vocabulary_version_key(tenant_id)
     version = cache.get(key)
     if version is None:
         version = _compute_version(tenant_id)
@@ -21,7 +26,7 @@ def vocabulary_version(tenant_id: int) -> str:
 
 
 def forget_vocabulary_version(tenant_id: int) -> None:
-    cache.delete(_VERSION_KEY.format(tenant_id=tenant_id))
+    cache.delete(vocabulary_version_key(tenant_id))
 
 
 def _compute_version(tenant_id: int) -> str:

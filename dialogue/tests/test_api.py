@@ -317,7 +317,7 @@ def test_message_in_flight_elsewhere_is_409(tenant_a, llm, visitor_a):
     from dialogue.pipeline import _dedup_key
 
     session_id = open_session(visitor_a)
-    cache.add(_dedup_key(tenant_a, "web", "visitor-1", "busy"), 1)
+    cache.add(_dedup_key(tenant_a.pk, "web", "visitor-1", "busy"), 1)
     response = send(visitor_a, session_id, "你好", client_message_id="busy")
     assert response.status_code == 409 and response.json()["error"]["code"] == "duplicate"
     assert_matches_schema(response, "post", "/api/v1/chat/sessions/{id}/messages/")

@@ -1,0 +1,258 @@
+"""The streaming fast path's database work, on native async psycopg (PostgreSQL only).
+
+Django's ORM runs async code in worker threads, one hop and a few hundred
+microseconds of Python per query. The fast path instead does its reads and writes in
+two round trips on an async connection pool of its own:
+
+1. `append_user_message`: one statement that checks the session (the visitor's own,
+   active, not idle, tenant active), saves the customer's message and touches the
+   session, atomically; it returns the tenant, the session and the message.
+2. `turn_context`: the prompt's history, the linked work order's suggestions and the
+   knowledge entries of a cached search result, sent together in pipeline mode.
+
+Every statement names the tenant explicitly (there is no ORM manager here to add it).
+The insert's columns and values come from the model, so a new field with a default
+needs no change here; the reads are hand-written (compiling the ORM's querysets cost
+more than running them) and a test holds them equal to the ORM's.
+Statements are prepared on first use (`prepare_threshold=1`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connections
+from django.db.models import Model
+from psycopg_pool import AsyncConnectionPool
+
+from accounts.models import Tenant
+from dialogue.models import Channel, ChatSession, Message, Role, SessionStatus, SuggestionStatus
+from knowledge.models import KnowledgeEntry
+
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = (
+    weakref.WeakKeyDictionary()
+)
+_pool_lock = asyncio.Lock()
+
+
+@dataclass
+class AppendedMessage:
+    tenant: Tenant
+    session: ChatSession
+    message: Message
+
+
+async def _pool() -> AsyncConnectionPool:
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None:
+        async with _pool_lock:
+            pool = _pools.get(loop)
+            if pool is None:
+                pool = _new_pool()
+                await pool.open()
+                _pools[loop] = pool
+    return pool
+
+
+def _new_pool() -> AsyncConnectionPool:
+    connection = connections["default"]
+    kwargs = connection.get_connection_params()
+    kwargs.pop("cursor_factory", None)
+    kwargs.update(autocommit=True, options="-c TimeZone=UTC", prepare_threshold=1)
+    options = connection.settings_dict["OPTIONS"].get("pool")
+    sizes = options if isinstance(options, dict) else {}
+    return AsyncConnectionPool(
+        kwargs=kwargs,
+        min_size=1,
+        max_size=sizes.get("max_size", 20),
+        timeout=sizes.get("timeout", 10.0),
+        open=False,
+    )
+
+
+async def close_pool() -> None:
+    """Close this event loop's pool (at server shutdown)."""
+    pool = _pools.pop(asyncio.get_running_loop(), None)
+    if pool is not None:
+        await pool.close()
+
+
+def _quoted(name: str) -> str:
+    return connections["default"].ops.quote_name(name)
+
+
+def _columns(model: type[Model], alias: str, prefix: str = "") -> str:
+    """The model's columns; with `prefix`, renamed so that they do not clash with others."""
+    return ", ".join(
+        f"{alias}.{_quoted(f.column)}" + (f" AS {_quoted(prefix + f.column)}" if prefix else "")
+        for f in model._meta.concrete_fields
+    )
+
+
+@cache
+def _append_sql(insert_columns: tuple[str, ...]) -> str:
+    session_table = _quoted(ChatSession._meta.db_table)
+    message_table = _quoted(Message._meta.db_table)
+    tenant_table = _quoted(Tenant._meta.db_table)
+    placeholders = ", ".join(
+        "s.id" if column == "session_id" else "%s" for column in insert_columns
+    )
+    return f"""
+        WITH s AS (
+            UPDATE {session_table} AS s
+               SET message_count = s.message_count + 1, last_activity_at = %s
+              FROM {tenant_table} AS t
+             WHERE s.id = %s AND s.tenant_id = %s AND t.id = s.tenant_id AND t.is_active
+               AND s.channel = %s AND s.external_user_id = %s
+               AND s.status = %s AND s.last_activity_at >= %s
+         RETURNING {_columns(ChatSession, "s")}, {_columns(Tenant, "t", "tenant_")}
+        ), m AS (
+            INSERT INTO {message_table} ({", ".join(_quoted(c) for c in insert_columns)})
+            SELECT {placeholders} FROM s
+            RETURNING id
+        )
+        SELECT s.*, m.id FROM s, m
+    """
+
+
+def _insert_values(message: Message) -> tuple[tuple[str, ...], list[Any]]:
+    connection = connections["default"]
+    columns, values = [], []
+    for field in message._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.column == "session_id":
+            continue
+        values.append(field.get_db_prep_save(field.pre_save(message, add=True), connection))
+    return tuple(columns), values
+
+
+async def append_user_message(
+    *,
+    tenant_id: int,
+    session_id: int,
+    visitor_id: str,
+    content: str,
+    channel_message_id: str,
+    idle_since: datetime,
+) -> AppendedMessage | None:
+    """Save a web visitor's message to its active session; None if the session does not
+    qualify (not the visitor's, not active, idle, inactive tenant): the caller then
+    takes the full path, which explains why.
+
+    A duplicate `channel_message_id` raises psycopg's UniqueViolation and writes nothing.
+    """
+    message = Message(
+        tenant_id=tenant_id,
+        session_id=session_id,
+        role=Role.USER,
+        content=content,
+        channel_message_id=channel_message_id,
+    )
+    columns, values = _insert_values(message)
+    session_params = [
+        message.created_at,
+        session_id,
+        tenant_id,
+        Channel.WEB,
+        visitor_id,
+        SessionStatus.ACTIVE,
+        idle_since,
+    ]
+    async with (await _pool()).connection() as conn:
+        cursor = await conn.execute(_append_sql(columns), [*session_params, *values])
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    session_fields = len(ChatSession._meta.concrete_fields)
+    tenant_fields = len(Tenant._meta.concrete_fields)
+    session = _instance(ChatSession, row[:session_fields])
+    tenant = _instance(Tenant, row[session_fields : session_fields + tenant_fields])
+    message.pk = row[-1]
+    message._state.adding = False
+    message._state.db = "default"
+    return AppendedMessage(tenant=tenant, session=session, message=message)
+
+
+def _instance[M: Model](model: type[M], values: tuple) -> M:
+    """A model instance from a row of its concrete columns, converted as the ORM would."""
+    connection = connections["default"]
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for convert in [
+            *connection.ops.get_db_converters(column),
+            *field.get_db_converters(connection),
+        ]:
+            value = convert(value, column, connection)
+        converted.append(value)
+    return model.from_db("default", [field.attname for field in fields], converted)
+
+
+@dataclass
+class TurnContext:
+    history: list[tuple[str, str]]
+    suggestions: list[str]
+    entries: dict[int, KnowledgeEntry]
+
+
+_HISTORY_SQL = """
+    SELECT role, content FROM dialogue_message
+     WHERE tenant_id = %s AND session_id = %s AND role = ANY(%s) AND id <> %s
+       AND error_type = ''
+     ORDER BY created_at DESC, id DESC
+     LIMIT %s
+"""
+_SUGGESTIONS_SQL = """
+    SELECT content FROM dialogue_workordersuggestion
+     WHERE tenant_id = %s AND work_order_id = %s AND status <> %s
+     ORDER BY created_at DESC
+     LIMIT 3
+"""
+_ENTRIES_SQL = """
+    SELECT id, tenant_id, question, answer FROM knowledge_knowledgeentry
+     WHERE tenant_id = %s AND is_active AND id = ANY(%s)
+"""
+ENTRY_FIELDS = ("id", "tenant_id", "question", "answer")
+
+
+async def turn_context(
+    session: ChatSession, message: Message, history_limit: int, entry_ids: list[int]
+) -> TurnContext:
+    """What the prompt needs besides the search, in one round trip (pipeline mode).
+
+    The same rows as `pipeline.history_queryset` and `pipeline.suggestions_queryset`
+    (a test holds them equal), and the active entries among `entry_ids`; all filtered
+    by the session's tenant.
+    """
+    tenant_id = session.tenant_id
+    roles = [Role.USER, Role.ASSISTANT, Role.AGENT]
+    async with (await _pool()).connection() as conn:
+        async with conn.pipeline():
+            history = await conn.execute(
+                _HISTORY_SQL, [tenant_id, session.pk, roles, message.pk, history_limit]
+            )
+            suggestions = entries = None
+            if session.work_order_id:
+                suggestions = await conn.execute(
+                    _SUGGESTIONS_SQL,
+                    [tenant_id, session.work_order_id, SuggestionStatus.REJECTED],
+                )
+            if entry_ids:
+                entries = await conn.execute(_ENTRIES_SQL, [tenant_id, entry_ids])
+        return TurnContext(
+            history=await history.fetchall(),
+            suggestions=[row[0] for row in await suggestions.fetchall()] if suggestions else [],
+            entries={
+                row[0]: KnowledgeEntry.from_db("default", ENTRY_FIELDS, row)
+                for row in (await entries.fetchall() if entries else [])
+            },
+        )

@@ -1,0 +1,28 @@
+"""ASGI lifespan: at shutdown, close the async connection pools that live per event loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import caches
+
+from dialogue import turn_store
+from helpdesk.cache import SharedClientRedisCache
+
+
+async def close_async_pools() -> None:
+    await turn_store.close_pool()
+    cache = caches["default"]
+    if isinstance(cache, SharedClientRedisCache):
+        await cache.aclose_async_client()
+
+
+async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await close_async_pools()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
