@@ -41,6 +41,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from dialogue import services, turn_store
 from dialogue.models import (
     Channel,
@@ -245,8 +246,8 @@ async def prepare_web_turn(
         channel_message_id=channel_message_id,
     )
     top_k = get_config().get("dialogue.knowledge_top_k")
-    # The cached search result does not depend on the message being saved: both at once.
-    appended, cached = await asyncio.gather(append, acached_result(tenant_id, content, limit=top_k))
+    # The knowledge search does not depend on the message being saved: both at once.
+    appended, (cached, hits) = await asyncio.gather(append, _aknowledge(tenant_id, content, top_k))
     if appended is None:
         return None
     turn = Turn(tenant=appended.tenant, session=appended.session, user_message=appended.message)
@@ -254,11 +255,38 @@ async def prepare_web_turn(
         context = await turn_store.turn_context(
             turn.session, turn.user_message, HISTORY_MESSAGES, [i for i, _s, _n in cached or []]
         )
-        turn.hits = hits_from(cached, context.entries) if cached is not None else None
-        if turn.hits is None:
-            turn.hits = await sync_to_async(cached_search)(content, limit=top_k)
+        if cached is not None:
+            hits = hits_from(cached, context.entries)
+        if hits is None:
+            # An entry of the cached result changed in the meantime.
+            hits = await sync_to_async(_search_releasing_connection)(tenant_id, content, top_k)
+        turn.hits = hits
         turn.prompt = build_prompt(turn, history=context.history, suggestions=context.suggestions)
     return turn
+
+
+async def _aknowledge(
+    tenant_id: int, query: str, limit: int
+) -> tuple[list[tuple[int, float, str]] | None, list[Any] | None]:
+    """(the cached search result, None), or on a miss (None, the hits of a new search)."""
+    cached = await acached_result(tenant_id, query, limit=limit)
+    if cached is not None:
+        return cached, None
+    return None, await sync_to_async(_search_releasing_connection)(tenant_id, query, limit)
+
+
+def _search_releasing_connection(tenant_id: int, query: str, limit: int) -> list[Any]:
+    """`cached_search` in a worker thread, for the fast path.
+
+    It may run before the message is accepted, so it is scoped by the (signed) token's
+    tenant id; a refused message throws its result away. The pooled connection goes
+    back at once: the request's thread would otherwise hold it for the whole stream.
+    """
+    try:
+        with tenant_scope(Tenant(pk=tenant_id)):
+            return cached_search(query, limit=limit)
+    finally:
+        release_pooled_connections()
 
 
 async def _aappend(claim: str | None, **message: Any) -> turn_store.AppendedMessage | None:

@@ -43,29 +43,34 @@ class ReusingRedisCacheClient(RedisCacheClient):
 
 
 class SharedClientRedisCache(RedisCache):
+    """Clients are class-level: Django builds a backend object per request context."""
+
     _shared: ClassVar[dict[str, ReusingRedisCacheClient]] = {}
+    _shared_async: ClassVar[
+        weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, redis.asyncio.Redis]]
+    ] = weakref.WeakKeyDictionary()
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
-        self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, redis.asyncio.Redis
-        ] = weakref.WeakKeyDictionary()
+
+    @cached_property
+    def _key(self) -> str:
+        return repr((self._servers, sorted(self._options.items())))
 
     @cached_property
     def _cache(self) -> ReusingRedisCacheClient:
-        key = repr((self._servers, sorted(self._options.items())))
         with self._lock:
-            client = self._shared.get(key)
+            client = self._shared.get(self._key)
             if client is None:
-                client = self._shared[key] = self._class(self._servers, **self._options)
+                client = self._shared[self._key] = self._class(self._servers, **self._options)
             return client
 
     def async_client(self) -> redis.asyncio.Redis:
         """A native asyncio client for the running event loop (the write server)."""
-        loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
+        clients = self._shared_async.setdefault(asyncio.get_running_loop(), {})
+        client = clients.get(self._key)
         if client is None:
             options = {
                 key: value
@@ -73,13 +78,13 @@ class SharedClientRedisCache(RedisCache):
                 if key in ("max_connections", "timeout")
             }
             pool = redis.asyncio.BlockingConnectionPool.from_url(self._servers[0], **options)
-            client = self._async_clients[loop] = redis.asyncio.Redis(connection_pool=pool)
+            client = clients[self._key] = redis.asyncio.Redis(connection_pool=pool)
         return client
 
-    async def aclose_async_client(self) -> None:
-        """Close the running event loop's client (at server shutdown)."""
-        client = self._async_clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
+    @classmethod
+    async def aclose_async_clients(cls) -> None:
+        """Close the running event loop's clients (at server shutdown)."""
+        for client in cls._shared_async.pop(asyncio.get_running_loop(), {}).values():
             await client.aclose()
 
     def decode(self, raw: bytes | None) -> Any:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import caches
-
 from dialogue import turn_store
 from helpdesk.cache import SharedClientRedisCache
 
 
 async def close_async_pools() -> None:
     await turn_store.close_pool()
-    cache = caches["default"]
-    if isinstance(cache, SharedClientRedisCache):
-        await cache.aclose_async_client()
+    await SharedClientRedisCache.aclose_async_clients()
 
 
 async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:

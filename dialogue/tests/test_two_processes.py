@@ -69,6 +69,22 @@ def servers(transactional_db, llm) -> Iterator[list[str]]:
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
+        _wait_for_their_sessions_to_end()
+
+
+def _wait_for_their_sessions_to_end() -> None:
+    """PostgreSQL ends a departed client's session a moment later; until then the test
+    database could not be dropped at the end of the run."""
+    deadline = time.monotonic() + 5
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 def _wait_ready(url: str, process: subprocess.Popen) -> None:
