@@ -4,6 +4,9 @@
     stream_message(...)        -> async iterator of Delta, then one Reply
     prepare_turn(...) + complete_turn(turn) / stream_turn(turn)
                                 (for entry points that must answer errors before streaming)
+    prepare_web_turn(...)      -> Turn or None             (the stream's fast path: a web
+                                visitor's message on async PostgreSQL and Redis; None sends
+                                it to prepare_turn)
 
 Steps: validate -> de-duplicate by the channel's message id (an atomic `cache.add`
 shared by every process) -> get or create the ChatSession -> save the customer's
