@@ -30,12 +30,12 @@ from collections.abc import Awaitable, Callable
 from io import BytesIO
 from typing import Any
 
-from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.locale import LocaleMiddleware
@@ -49,6 +49,7 @@ from dialogue.authentication import visitor_token_claims, visitor_token_in
 from dialogue.serializers import SendMessageSerializer
 from dialogue.sse import event_stream
 from dialogue.throttling import COUNTED_SCOPE_KEY, acount_visitor_request, visitor_limit
+from helpdesk import async_db
 from helpdesk.api.exceptions import error_body
 from helpdesk.cache import SharedClientRedisCache
 
@@ -95,21 +96,19 @@ class ChatStreamFastPath:
         if not complete:
             return await self.app(scope, replay, send)
         request = ASGIRequest(scope, BytesIO(body))
-        # Like Django's handler: one worker thread for the request's sync work, and its
-        # database connections given back at the end.
         turn = None
+        # One worker thread for the request's sync work, as in Django's handler; that
+        # work gives its pooled connections back itself (`releasing_connections`).
         async with ThreadSensitiveContext():
-            try:
-                with translation.override(translation.get_language_from_request(request)):
-                    try:
-                        turn = await self._turn(request, body, int(match[1]))
-                    except Exception:
-                        logger.exception("Chat stream fast path failed for %s", scope["path"])
-                        return await self._server_error(request, send)
-                    if turn is not None:
-                        await self._stream(request, turn, receive, send)
-            finally:
-                await sync_to_async(close_old_connections)()
+            language = translation.get_language_from_request(request)
+            with translation.override(language), async_db.native():
+                try:
+                    turn = await self._turn(request, body, int(match[1]))
+                except Exception:
+                    logger.exception("Chat stream fast path failed for %s", scope["path"])
+                    return await self._server_error(request, send)
+                if turn is not None:
+                    await self._stream(request, turn, receive, send)
         if turn is None:
             await self.app(scope, replay, send)
 

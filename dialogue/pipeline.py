@@ -56,8 +56,9 @@ from dialogue.models import (
     SuggestionStatus,
     WorkOrderSuggestion,
 )
+from helpdesk import async_db
 from helpdesk.config import get_config
-from helpdesk.db import release_pooled_connections
+from helpdesk.db import releasing_connections
 from helpdesk.llm import LLMError, StreamDelta, get_llm_client
 from helpdesk.tenancy import tenant_scope
 from knowledge.search import search
@@ -262,7 +263,7 @@ async def prepare_web_turn(
             hits = hits_from(cached, context.entries)
         if hits is None:
             # An entry of the cached result changed in the meantime.
-            hits = await sync_to_async(_search_releasing_connection)(tenant_id, content, top_k)
+            hits = await sync_to_async(_search_in_thread)(tenant_id, content, top_k)
         turn.hits = hits
         turn.prompt = build_prompt(turn, history=context.history, suggestions=context.suggestions)
     return turn
@@ -275,21 +276,18 @@ async def _aknowledge(
     cached = await acached_result(tenant_id, query, limit=limit)
     if cached is not None:
         return cached, None
-    return None, await sync_to_async(_search_releasing_connection)(tenant_id, query, limit)
+    return None, await sync_to_async(_search_in_thread)(tenant_id, query, limit)
 
 
-def _search_releasing_connection(tenant_id: int, query: str, limit: int) -> list[Any]:
-    """`cached_search` in a worker thread, for the fast path.
+@releasing_connections
+def _search_in_thread(tenant_id: int, query: str, limit: int) -> list[Any]:
+    """`cached_search` for the fast path, in a worker thread.
 
     It may run before the message is accepted, so it is scoped by the (signed) token's
-    tenant id; a refused message throws its result away. The pooled connection goes
-    back at once: the request's thread would otherwise hold it for the whole stream.
+    tenant id; a refused message throws its result away.
     """
-    try:
-        with tenant_scope(Tenant(pk=tenant_id)):
-            return cached_search(query, limit=limit)
-    finally:
-        release_pooled_connections()
+    with tenant_scope(Tenant(pk=tenant_id)):
+        return cached_search(query, limit=limit)
 
 
 async def _aappend(claim: str | None, **message: Any) -> turn_store.AppendedMessage | None:
@@ -558,7 +556,7 @@ def _knowledge_only_answer(turn: Turn) -> Reply:
     return _save_answer(turn, text, citations=citations, confidence=confidence, kb_only=True)
 
 
-def _save_answer(
+def _answer_fields(
     turn: Turn,
     text: str,
     *,
@@ -567,13 +565,12 @@ def _save_answer(
     kb_only: bool = False,
     result: Any = None,
     error_type: str = "",
-) -> Reply:
-    """Save the answer (with a low-confidence notice when due) and apply its consequences."""
+) -> dict[str, Any]:
+    """The answer's fields, with a low-confidence notice when due."""
     threshold = get_config().get("dialogue.confidence_threshold")
     low = not error_type and confidence is not None and confidence < threshold
     if low:
         text = f"{text}\n\n{_low_confidence_notice()}"
-    usage: dict[str, Any] = {}
     if result is not None:
         usage = {
             "prompt_tokens": result.prompt_tokens,
@@ -584,22 +581,51 @@ def _save_answer(
         }
     else:
         usage = {"latency_ms": _ms((time.perf_counter() - turn.started) * 1000)}
-    answer = services.message_add_answer(
+    return {
+        "content": text,
+        "citations": citations,
+        "confidence": confidence,
+        "low_confidence": low,
+        "kb_only": kb_only,
+        "error_type": error_type,
+        **usage,
+    }
+
+
+def _save_answer(turn: Turn, text: str, **outcome: Any) -> Reply:
+    """Save the answer and apply its consequences."""
+    fields = _answer_fields(turn, text, **outcome)
+    answer = services.message_add_answer(session=turn.session, reply_to=turn.user_message, **fields)
+    if fields["citations"]:
+        entries_record_usage(entry_ids=fields["citations"])
+    return _after_answer(turn, answer)
+
+
+async def _asave_answer(turn: Turn, text: str, **outcome: Any) -> Reply:
+    """`_save_answer` from the event loop (PostgreSQL): one round trip, no worker thread."""
+    fields = _answer_fields(turn, text, **outcome)
+    answer = Message(
+        tenant_id=turn.session.tenant_id,
         session=turn.session,
         reply_to=turn.user_message,
-        content=text,
-        citations=citations,
-        confidence=confidence,
-        low_confidence=low,
-        kb_only=kb_only,
-        error_type=error_type,
-        **usage,
+        role=Role.ASSISTANT,
+        **fields,
     )
-    if citations:
-        entries_record_usage(entry_ids=citations)
-    session = turn.session
+    turn.session.low_confidence_streak = await turn_store.add_answer(answer)
+    if _hand_off_due(turn, answer):
+        return await sync_to_async(releasing_connections(_after_answer))(turn, answer)
+    return Reply(turn.session, turn.user_message, answer)
+
+
+def _hand_off_due(turn: Turn, answer: Message) -> bool:
     limit = get_config().get("dialogue.handoff_after_low_confidence")
-    if low and limit and session.low_confidence_streak >= limit:
+    return bool(answer.low_confidence and limit and turn.session.low_confidence_streak >= limit)
+
+
+def _after_answer(turn: Turn, answer: Message) -> Reply:
+    """Hand off after repeated low confidence."""
+    session = turn.session
+    if _hand_off_due(turn, answer):
         try:
             session = services.session_handoff(session=session, reason=HandoffReason.LOW_CONFIDENCE)
         except services.SessionClosed:
@@ -615,24 +641,32 @@ def _ms(value: float | None) -> int | None:
     return None if value is None else max(round(value), 0)
 
 
-def _llm_answer(turn: Turn, text: str, result: Any, error: Exception | None) -> Reply:
+def _llm_outcome(
+    turn: Turn, text: str, result: Any, error: Exception | None
+) -> tuple[str, dict[str, Any]]:
+    """The answer's text and outcome (`_save_answer`'s arguments) after the LLM call."""
     if error is not None:
         logger.warning(
             "LLM failed for session %s: %s", turn.session.pk, type(error).__name__, exc_info=error
         )
         fallback = _fallback_text()
         text = f"{text}\n\n{fallback}" if text else fallback
-        return _save_answer(
-            turn, text, citations=[], confidence=None, error_type=_error_type(error)
-        )
+        return text, {"citations": [], "confidence": None, "error_type": _error_type(error)}
     citations = cited_entry_ids(text, turn.hits)
-    return _save_answer(
-        turn,
-        text,
-        citations=citations,
-        confidence=confidence_score(turn.hits, citations),
-        result=result,
-    )
+    confidence = confidence_score(turn.hits, citations)
+    return text, {"citations": citations, "confidence": confidence, "result": result}
+
+
+def _llm_answer(turn: Turn, text: str, result: Any, error: Exception | None) -> Reply:
+    text, outcome = _llm_outcome(turn, text, result, error)
+    return _save_answer(turn, text, **outcome)
+
+
+async def _allm_answer(turn: Turn, text: str, result: Any, error: Exception | None) -> Reply:
+    text, outcome = _llm_outcome(turn, text, result, error)
+    if async_db.in_use():
+        return await _asave_answer(turn, text, **outcome)
+    return await sync_to_async(_save_answer)(turn, text, **outcome)
 
 
 def _error_type(error: Exception) -> str:
@@ -721,7 +755,7 @@ async def _produce(turn: Turn, queue: asyncio.Queue) -> None:
             raise
         streamed = "".join(parts)
         try:
-            reply = await sync_to_async(_llm_answer)(turn, streamed, result, error)
+            reply = await _allm_answer(turn, streamed, result, error)
         except Exception as exc:
             queue.put_nowait(exc)
             raise
@@ -731,19 +765,17 @@ async def _produce(turn: Turn, queue: asyncio.Queue) -> None:
 
 
 async def _save_partial(turn: Turn, text: str) -> None:
+    # The request may be over by now, and nothing else would give this thread's
+    # connection back to the pool.
+    @releasing_connections
     def save() -> None:
-        # The request may be over by now, and nothing would give this thread's
-        # connection back to the pool.
-        try:
-            with tenant_scope(turn.tenant):
-                services.message_add_answer(
-                    session=turn.session,
-                    reply_to=turn.user_message,
-                    content=text,
-                    error_type="client_disconnected",
-                )
-        finally:
-            release_pooled_connections()
+        with tenant_scope(turn.tenant):
+            services.message_add_answer(
+                session=turn.session,
+                reply_to=turn.user_message,
+                content=text,
+                error_type="client_disconnected",
+            )
 
     try:
         await sync_to_async(save)()

@@ -19,25 +19,17 @@ Statements are prepared on first use (`prepare_threshold=1`).
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
 
-from django.db import connections
 from django.db.models import Model
-from psycopg_pool import AsyncConnectionPool
 
 from accounts.models import Tenant
 from dialogue.models import Channel, ChatSession, Message, Role, SessionStatus, SuggestionStatus
+from helpdesk import async_db
+from helpdesk.async_db import quoted
 from knowledge.models import KnowledgeEntry
-
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = (
-    weakref.WeakKeyDictionary()
-)
-_pool_lock = asyncio.Lock()
 
 
 @dataclass
@@ -47,62 +39,20 @@ class AppendedMessage:
     message: Message
 
 
-async def _pool() -> AsyncConnectionPool:
-    loop = asyncio.get_running_loop()
-    pool = _pools.get(loop)
-    if pool is None:
-        async with _pool_lock:
-            pool = _pools.get(loop)
-            if pool is None:
-                pool = _new_pool()
-                await pool.open()
-                _pools[loop] = pool
-    return pool
-
-
-def _new_pool() -> AsyncConnectionPool:
-    connection = connections["default"]
-    kwargs = connection.get_connection_params()
-    kwargs.pop("cursor_factory", None)
-    kwargs.update(autocommit=True, options="-c TimeZone=UTC", prepare_threshold=1)
-    options = connection.settings_dict["OPTIONS"].get("pool")
-    sizes = options if isinstance(options, dict) else {}
-    return AsyncConnectionPool(
-        kwargs=kwargs,
-        min_size=1,
-        max_size=sizes.get("max_size", 20),
-        timeout=sizes.get("timeout", 10.0),
-        open=False,
-    )
-
-
-async def close_pool() -> None:
-    """Close this event loop's pool (at server shutdown)."""
-    pool = _pools.pop(asyncio.get_running_loop(), None)
-    if pool is not None:
-        await pool.close()
-
-
-def _quoted(name: str) -> str:
-    return connections["default"].ops.quote_name(name)
-
-
 def _columns(model: type[Model], alias: str, prefix: str = "") -> str:
     """The model's columns; with `prefix`, renamed so that they do not clash with others."""
     return ", ".join(
-        f"{alias}.{_quoted(f.column)}" + (f" AS {_quoted(prefix + f.column)}" if prefix else "")
+        f"{alias}.{quoted(f.column)}" + (f" AS {quoted(prefix + f.column)}" if prefix else "")
         for f in model._meta.concrete_fields
     )
 
 
 @cache
 def _append_sql(insert_columns: tuple[str, ...]) -> str:
-    session_table = _quoted(ChatSession._meta.db_table)
-    message_table = _quoted(Message._meta.db_table)
-    tenant_table = _quoted(Tenant._meta.db_table)
-    placeholders = ", ".join(
-        "s.id" if column == "session_id" else "%s" for column in insert_columns
-    )
+    session_table = quoted(ChatSession._meta.db_table)
+    message_table = quoted(Message._meta.db_table)
+    tenant_table = quoted(Tenant._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(insert_columns))
     return f"""
         WITH s AS (
             UPDATE {session_table} AS s
@@ -113,25 +63,12 @@ def _append_sql(insert_columns: tuple[str, ...]) -> str:
                AND s.status = %s AND s.last_activity_at >= %s
          RETURNING {_columns(ChatSession, "s")}, {_columns(Tenant, "t", "tenant_")}
         ), m AS (
-            INSERT INTO {message_table} ({", ".join(_quoted(c) for c in insert_columns)})
+            INSERT INTO {message_table} ({", ".join(quoted(c) for c in insert_columns)})
             SELECT {placeholders} FROM s
             RETURNING id
         )
         SELECT s.*, m.id FROM s, m
     """
-
-
-def _insert_values(message: Message) -> tuple[tuple[str, ...], list[Any]]:
-    connection = connections["default"]
-    columns, values = [], []
-    for field in message._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(field.column)
-        if field.column == "session_id":
-            continue
-        values.append(field.get_db_prep_save(field.pre_save(message, add=True), connection))
-    return tuple(columns), values
 
 
 async def append_user_message(
@@ -156,7 +93,7 @@ async def append_user_message(
         content=content,
         channel_message_id=channel_message_id,
     )
-    columns, values = _insert_values(message)
+    columns, values = async_db.insert_row(message)
     session_params = [
         message.created_at,
         session_id,
@@ -166,35 +103,17 @@ async def append_user_message(
         SessionStatus.ACTIVE,
         idle_since,
     ]
-    async with (await _pool()).connection() as conn:
+    async with (await async_db.pool()).connection() as conn:
         cursor = await conn.execute(_append_sql(columns), [*session_params, *values])
         row = await cursor.fetchone()
     if row is None:
         return None
     session_fields = len(ChatSession._meta.concrete_fields)
     tenant_fields = len(Tenant._meta.concrete_fields)
-    session = _instance(ChatSession, row[:session_fields])
-    tenant = _instance(Tenant, row[session_fields : session_fields + tenant_fields])
-    message.pk = row[-1]
-    message._state.adding = False
-    message._state.db = "default"
+    session = async_db.instance(ChatSession, row[:session_fields])
+    tenant = async_db.instance(Tenant, row[session_fields : session_fields + tenant_fields])
+    async_db.saved(message, row[-1])
     return AppendedMessage(tenant=tenant, session=session, message=message)
-
-
-def _instance[M: Model](model: type[M], values: tuple) -> M:
-    """A model instance from a row of its concrete columns, converted as the ORM would."""
-    connection = connections["default"]
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        column = field.get_col(model._meta.db_table)
-        for convert in [
-            *connection.ops.get_db_converters(column),
-            *field.get_db_converters(connection),
-        ]:
-            value = convert(value, column, connection)
-        converted.append(value)
-    return model.from_db("default", [field.attname for field in fields], converted)
 
 
 @dataclass
@@ -235,7 +154,7 @@ async def turn_context(
     """
     tenant_id = session.tenant_id
     roles = [Role.USER, Role.ASSISTANT, Role.AGENT]
-    async with (await _pool()).connection() as conn:
+    async with (await async_db.pool()).connection() as conn:
         async with conn.pipeline():
             history = await conn.execute(
                 _HISTORY_SQL, [tenant_id, session.pk, roles, message.pk, history_limit]
@@ -256,3 +175,53 @@ async def turn_context(
                 for row in (await entries.fetchall() if entries else [])
             },
         )
+
+
+@cache
+def _answer_sql(columns: tuple[str, ...]) -> str:
+    session_table = quoted(ChatSession._meta.db_table)
+    return f"""
+        WITH m AS ({async_db.insert_sql(Message, columns)})
+        UPDATE {session_table} AS s
+           SET message_count = s.message_count + 1, last_activity_at = %s,
+               low_confidence_streak = CASE
+                   WHEN %s THEN (CASE WHEN %s THEN s.low_confidence_streak + 1 ELSE 0 END)
+                   ELSE s.low_confidence_streak
+               END
+          FROM m
+         WHERE s.id = %s AND s.tenant_id = %s
+     RETURNING m.id, s.low_confidence_streak
+    """
+
+
+_USAGE_SQL = """
+    UPDATE knowledge_knowledgeentry
+       SET usage_count = usage_count + 1, last_used_at = %s
+     WHERE tenant_id = %s AND id = ANY(%s)
+"""
+
+
+async def add_answer(answer: Message) -> int:
+    """Save an answer as `services.message_add_answer` and `entries_record_usage` do, in
+    one transaction and one round trip: the message, its session touched (with the
+    low-confidence streak of an assistant answer that did not fail), and one use of each
+    cited entry. Returns the session's streak after it."""
+    columns, values = async_db.insert_row(answer)
+    counts = answer.role == Role.ASSISTANT and not answer.error_type
+    session_params = [
+        answer.created_at,
+        counts,
+        answer.low_confidence,
+        answer.session_id,
+        answer.tenant_id,
+    ]
+    async with (await async_db.pool()).connection() as conn, conn.transaction():
+        async with conn.pipeline():
+            saved = await conn.execute(_answer_sql(columns), [*values, *session_params])
+            if answer.citations:
+                await conn.execute(
+                    _USAGE_SQL, [answer.created_at, answer.tenant_id, answer.citations]
+                )
+        pk, streak = await saved.fetchone()
+    async_db.saved(answer, pk)
+    return streak

@@ -1,5 +1,8 @@
 """Database connection handling that Django does not do on its own."""
 
+import functools
+from collections.abc import Callable
+
 from django.db import connections
 
 
@@ -13,3 +16,17 @@ def release_pooled_connections() -> None:
     for connection in connections.all(initialized_only=True):
         if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
             connection.close()
+
+
+def releasing_connections[**P, R](func: Callable[P, R]) -> Callable[P, R]:
+    """`func`, then its thread's pooled connections given back: for sync work called
+    from async code outside Django's request cycle, where nothing else returns them."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            release_pooled_connections()
+
+    return wrapper

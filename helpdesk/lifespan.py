@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogue import turn_store
+from helpdesk import async_db
 from helpdesk.cache import SharedClientRedisCache
 
 
 async def close_async_pools() -> None:
-    await turn_store.close_pool()
+    await async_db.close_pool()
     await SharedClientRedisCache.aclose_async_clients()
 
 

@@ -59,6 +59,7 @@ import openai
 from asgiref.sync import sync_to_async
 from openai import AsyncOpenAI, OpenAI
 
+from helpdesk import async_db
 from helpdesk.config import ConfigError, get_config
 from helpdesk.tenancy import current_tenant
 from llm.choices import ErrorType, Outcome, Purpose
@@ -523,14 +524,30 @@ def _retry_delay(call: _Call, exc: Exception) -> float | None:
     return delay if delay < left else None
 
 
+def _record_fields(call: _Call, outcome: str, error: _Failure | None) -> dict[str, Any]:
+    if error is None:
+        return call.row(outcome)
+    status_code = error.raised.status_code if error.raised else None
+    return call.row(outcome, error.error_type, status_code)
+
+
 def _record(call: _Call, outcome: str, error: _Failure | None = None) -> int:
     # Imported here: this module is imported before the app registry is ready.
     from llm.services import llm_call_record
 
-    if error is None:
-        return llm_call_record(**call.row(outcome)).pk
-    status_code = error.raised.status_code if error.raised else None
-    return llm_call_record(**call.row(outcome, error.error_type, status_code)).pk
+    return llm_call_record(**_record_fields(call, outcome, error)).pk
+
+
+async def _arecord(call: _Call, outcome: str, error: _Failure | None = None) -> int:
+    """`_record` from the event loop: natively async on PostgreSQL, so that streams do not
+    share the GIL with a worker thread per call."""
+    from llm.services import llm_call_build
+
+    if not async_db.in_use():
+        return await sync_to_async(_record)(call, outcome, error)
+    record = llm_call_build(**_record_fields(call, outcome, error))
+    await async_db.insert(record)
+    return record.pk
 
 
 @dataclass(frozen=True)
@@ -566,7 +583,7 @@ def _fail(call: _Call, exc: BaseException) -> NoReturn:
 
 async def _afail(call: _Call, exc: BaseException) -> NoReturn:
     failure = _failure(call, exc)
-    _reraise(exc, failure, await sync_to_async(_record)(call, failure.outcome, failure))
+    _reraise(exc, failure, await _arecord(call, failure.outcome, failure))
 
 
 def _reraise(exc: BaseException, failure: _Failure, call_id: int) -> NoReturn:
@@ -675,7 +692,7 @@ class LLMClient:
             call.take_completion(completion)
         except BaseException as exc:
             await _afail(call, exc)
-        return call.result(await sync_to_async(_record)(call, Outcome.OK))
+        return call.result(await _arecord(call, Outcome.OK))
 
     async def astream(
         self,
@@ -713,7 +730,7 @@ class LLMClient:
             call.check_stream_complete()
         except BaseException as exc:
             await _afail(call, exc)
-        yield call.result(await sync_to_async(_record)(call, Outcome.OK))
+        yield call.result(await _arecord(call, Outcome.OK))
 
     async def _aattempts[T](self, call: _Call, send: Callable[[float], Awaitable[T]]) -> T:
         while True:

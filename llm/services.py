@@ -1,11 +1,12 @@
 """Writes of the llm app."""
 
 from decimal import Decimal
+from typing import Any
 
 from llm.models import LLMCall
 
 
-def llm_call_record(
+def llm_call_build(
     *,
     purpose: str,
     model: str,
@@ -21,8 +22,8 @@ def llm_call_record(
     error_type: str,
     status_code: int | None,
 ) -> LLMCall:
-    """Record one LLM call in the active tenant (helpdesk.llm calls this for every call)."""
-    return LLMCall.objects.create(
+    """An unsaved record of one LLM call in the active tenant."""
+    call = LLMCall(
         purpose=purpose,
         model=model[:200],
         stream=stream,
@@ -37,3 +38,12 @@ def llm_call_record(
         error_type=error_type,
         status_code=status_code,
     )
+    call.assign_tenant_from_scope()
+    return call
+
+
+def llm_call_record(**fields: Any) -> LLMCall:
+    """Record one LLM call in the active tenant (helpdesk.llm calls this for every call)."""
+    call = llm_call_build(**fields)
+    call.save()
+    return call

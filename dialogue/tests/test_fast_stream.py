@@ -27,6 +27,7 @@ from dialogue.fast_stream import fast_path_available
 from dialogue.models import ChatSession, Message, Role, SessionStatus
 from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
+from llm.models import LLMCall
 
 SESSIONS = "/api/v1/chat/sessions/"
 
@@ -315,3 +316,39 @@ def test_a_repeated_question_uses_the_cached_search_and_fresh_entries(
     assert "1-3 个工作日到账" in first
     assert "退款当天到账。" in edited and edited == cached
     assert django_requests == [SESSIONS]
+
+
+def test_fast_path_records_the_call_and_the_knowledge_used(
+    fast, server_url, tenant_a, tenant_b, llm, refund_entries
+):
+    client = visitor(server_url, tenant_a)
+    final = events(stream(client, open_session(client), {"content": "退款多久到账"}).text)[-1][1]
+    with tenant_scope(tenant_a):
+        call = LLMCall.objects.get()
+        answer = Message.objects.get(pk=final["answer"])
+        used = {entry.pk: entry.usage_count for entry in refund_entries}
+        for entry in refund_entries:
+            entry.refresh_from_db()
+    assert (call.purpose, call.outcome, call.completion_tokens) == ("chat", "ok", 12)
+    assert answer.llm_call_id == str(call.pk) and answer.first_token_ms is not None
+    assert final["citations"] and all(
+        entry.usage_count == used[entry.pk] + (entry.pk in final["citations"])
+        for entry in refund_entries
+    )
+    with tenant_scope(tenant_b):
+        assert not LLMCall.objects.exists()
+
+
+def test_fast_path_hands_off_after_low_confidence_answers(fast, server_url, tenant_a, llm):
+    get_config().set("dialogue.handoff_after_low_confidence", 2)
+    client = visitor(server_url, tenant_a)
+    session_id = open_session(client)
+    first = events(stream(client, session_id, {"content": "火星上能退货吗"}).text)[-1][1]
+    second = events(stream(client, session_id, {"content": "木星呢"}).text)[-1][1]
+    assert first["low_confidence"] and not first["handed_off"]
+    assert second["handed_off"] and second["work_order"]
+    assert "#" in second["text"]
+    with tenant_scope(tenant_a):
+        session = ChatSession.objects.get(pk=session_id)
+        assert session.status == SessionStatus.HANDED_OFF
+        assert Message.objects.get(pk=second["answer"]).content == second["text"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from dialogue import pipeline, services, turn_store
 from dialogue.models import ChatSession, Message, Role, SuggestionStatus, WorkOrderSuggestion
+from helpdesk import async_db
 from helpdesk.tenancy import tenant_scope
 from workorders.services import workorder_create
 
@@ -22,7 +23,7 @@ def run(coroutine):
         try:
             return await coroutine
         finally:
-            await turn_store.close_pool()
+            await async_db.close_pool()
 
     return asyncio.run(with_pool())
 
@@ -153,3 +154,42 @@ def test_append_refuses_sessions_the_full_path_must_handle(
     with tenant_scope(tenant_a):
         assert not Message.objects.exists()
         assert ChatSession.objects.get(pk=session.pk).message_count == 0
+
+
+def test_add_answer_writes_what_the_services_write(transactional_db, tenant_a, make_entry):
+    with tenant_scope(tenant_a):
+        cited = make_entry("问一", "答一")
+        session = services.session_open(channel="web", external_user_id="visitor-1")[0]
+        question = services.message_add_user(session=session, content="问")
+        by_orm = services.message_add_answer(
+            session=session, reply_to=question, content="答", low_confidence=True, citations=[]
+        )
+        session.refresh_from_db()
+    fields = {"content": "答 [1]", "citations": [cited.pk], "low_confidence": True}
+    answer = Message(
+        tenant_id=tenant_a.pk, session=session, reply_to=question, role=Role.ASSISTANT, **fields
+    )
+
+    streak = run(turn_store.add_answer(answer))
+
+    with tenant_scope(tenant_a):
+        saved = Message.objects.get(pk=answer.pk)
+        session.refresh_from_db()
+        cited.refresh_from_db()
+    skip = {"id", "content", "citations", "created_at"}
+    names = [f.attname for f in Message._meta.concrete_fields if f.attname not in skip]
+    assert {n: getattr(saved, n) for n in names} == {n: getattr(by_orm, n) for n in names}
+    assert (saved.content, saved.citations) == ("答 [1]", [cited.pk])
+    assert streak == session.low_confidence_streak == 2
+    assert session.message_count == 3 and session.last_activity_at == saved.created_at
+    assert cited.usage_count == 1 and cited.last_used_at == saved.created_at
+
+    failed = Message(
+        tenant_id=tenant_a.pk,
+        session=session,
+        reply_to=question,
+        role=Role.ASSISTANT,
+        content="抱歉",
+        error_type="LLMTimeout",
+    )
+    assert run(turn_store.add_answer(failed)) == 2

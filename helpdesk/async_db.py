@@ -1,0 +1,141 @@
+"""Native async PostgreSQL for the hot paths that must not wait for a worker thread.
+
+Django's ORM runs async callers in worker threads: a hop per query, and threads that
+compete with the event loop for the GIL while answers stream. The chat stream's fast
+path (`dialogue.turn_store`) and the LLM call record (`helpdesk.llm`) use this instead:
+one psycopg async pool per event loop, built from Django's own connection settings,
+with statements prepared on first use. Rows are turned into model instances, and model
+instances into rows, by the models' own fields, so a new field needs no change here.
+
+PostgreSQL only. Code that can write either way asks `in_use()`: true inside
+`native()`, which the fast path enters. Elsewhere (Django's views, whose database work,
+tests included, may sit in a transaction this pool cannot see) the ORM stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.db import connections
+from django.db.models import Model
+from psycopg_pool import AsyncConnectionPool
+
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = (
+    weakref.WeakKeyDictionary()
+)
+_pool_lock = asyncio.Lock()
+_in_use: ContextVar[bool] = ContextVar("helpdesk_async_db_in_use", default=False)
+
+
+def available() -> bool:
+    return connections["default"].vendor == "postgresql"
+
+
+@contextmanager
+def native() -> Iterator[None]:
+    """Let the enclosed code (and the tasks it starts) write through this pool."""
+    token = _in_use.set(available())
+    try:
+        yield
+    finally:
+        _in_use.reset(token)
+
+
+def in_use() -> bool:
+    return _in_use.get()
+
+
+async def pool() -> AsyncConnectionPool:
+    loop = asyncio.get_running_loop()
+    found = _pools.get(loop)
+    if found is None:
+        async with _pool_lock:
+            found = _pools.get(loop)
+            if found is None:
+                found = _new_pool()
+                await found.open()
+                _pools[loop] = found
+    return found
+
+
+def _new_pool() -> AsyncConnectionPool:
+    connection = connections["default"]
+    kwargs = connection.get_connection_params()
+    kwargs.pop("cursor_factory", None)
+    kwargs.update(autocommit=True, options="-c TimeZone=UTC", prepare_threshold=1)
+    options = connection.settings_dict["OPTIONS"].get("pool")
+    sizes = options if isinstance(options, dict) else {}
+    return AsyncConnectionPool(
+        kwargs=kwargs,
+        min_size=1,
+        max_size=sizes.get("max_size", 20),
+        timeout=sizes.get("timeout", 10.0),
+        open=False,
+    )
+
+
+async def close_pool() -> None:
+    """Close this event loop's pool (at server shutdown)."""
+    found = _pools.pop(asyncio.get_running_loop(), None)
+    if found is not None:
+        await found.close()
+
+
+def quoted(name: str) -> str:
+    return connections["default"].ops.quote_name(name)
+
+
+def insert_row(instance: Model) -> tuple[tuple[str, ...], list[Any]]:
+    """The columns and database values `save()` would insert for a new instance."""
+    connection = connections["default"]
+    columns, values = [], []
+    for field in instance._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        values.append(field.get_db_prep_save(field.pre_save(instance, add=True), connection))
+    return tuple(columns), values
+
+
+def insert_sql(model: type[Model], columns: tuple[str, ...]) -> str:
+    names = ", ".join(quoted(column) for column in columns)
+    placeholders = ", ".join(["%s"] * len(columns))
+    table = quoted(model._meta.db_table)
+    return f"INSERT INTO {table} ({names}) VALUES ({placeholders}) RETURNING id"
+
+
+def saved(instance: Model, pk: int) -> None:
+    """Mark an instance inserted here as saved, as `save()` would."""
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = "default"
+
+
+async def insert(instance: Model) -> None:
+    """Insert a new instance (its tenant must already be set) and give it its pk."""
+    columns, values = insert_row(instance)
+    async with (await pool()).connection() as conn:
+        cursor = await conn.execute(insert_sql(type(instance), columns), values)
+        row = await cursor.fetchone()
+    saved(instance, row[0])
+
+
+def instance[M: Model](model: type[M], values: tuple | list) -> M:
+    """A model instance from a row of its concrete columns, converted as the ORM would."""
+    connection = connections["default"]
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for convert in [
+            *connection.ops.get_db_converters(column),
+            *field.get_db_converters(connection),
+        ]:
+            value = convert(value, column, connection)
+        converted.append(value)
+    return model.from_db("default", [field.attname for field in fields], converted)
