@@ -352,3 +352,14 @@ def test_fast_path_hands_off_after_low_confidence_answers(fast, server_url, tena
         session = ChatSession.objects.get(pk=session_id)
         assert session.status == SessionStatus.HANDED_OFF
         assert Message.objects.get(pk=second["answer"]).content == second["text"]
+
+
+def test_fast_path_uses_the_tenants_own_system_prompt(fast, server_url, tenant_a, tenant_b, llm):
+    tenant_a.settings = {"system_prompt": "你是甲公司的客服。"}
+    tenant_a.save()
+    for tenant in (tenant_a, tenant_b):
+        client = visitor(server_url, tenant)
+        assert stream(client, open_session(client), {"content": "你好"}).status_code == 200
+    own, default = (request["messages"][0]["content"] for request in llm.requests())
+    assert own.startswith("你是甲公司的客服。")
+    assert default.startswith(get_config().get("dialogue.system_prompt"))
