@@ -151,12 +151,13 @@ def test_fast_path_answers_in_the_visitors_language(fast, server_url, tenant_a, 
     assert events(response.text)[-1][1]["text"].startswith("Sorry, the assistant")
 
 
-def test_fast_path_sends_the_headers_django_would(fast, server_url, tenant_a, llm):
+def test_fast_path_sends_the_headers_django_would(fast, server_url, tenant_a, llm, django_requests):
     client = visitor(server_url, tenant_a)
     session_id = open_session(client)
     fast_headers = stream(client, session_id, {"content": "你好"}).headers
     with override_settings(CHAT_STREAM_FAST_PATH=False):
         django_headers = stream(client, session_id, {"content": "你好"}).headers
+    assert django_requests == [SESSIONS, f"{SESSIONS}{session_id}/stream/"]
     names = {"content-type", "cache-control", "x-accel-buffering", "content-language"}
     names |= {"x-content-type-options", "referrer-policy", "cross-origin-opener-policy"}
     names |= {"x-frame-options"}
@@ -363,3 +364,13 @@ def test_fast_path_uses_the_tenants_own_system_prompt(fast, server_url, tenant_a
     own, default = (request["messages"][0]["content"] for request in llm.requests())
     assert own.startswith("你是甲公司的客服。")
     assert default.startswith(get_config().get("dialogue.system_prompt"))
+
+
+def test_without_an_llm_django_answers_from_the_knowledge_base(
+    transactional_db, server_url, tenant_a, refund_entries, django_requests
+):
+    client = visitor(server_url, tenant_a)
+    session_id = open_session(client)
+    final = events(stream(client, session_id, {"content": "退款多久到账"}).text)[-1][1]
+    assert final["kb_only"] is True and final["citations"] == [refund_entries[1].pk]
+    assert f"{SESSIONS}{session_id}/stream/" in django_requests
