@@ -35,7 +35,6 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
-from django.db import connections
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.locale import LocaleMiddleware
@@ -68,7 +67,7 @@ HEADER_MIDDLEWARE = (SecurityMiddleware, XFrameOptionsMiddleware, LocaleMiddlewa
 def fast_path_available() -> bool:
     return (
         settings.CHAT_STREAM_FAST_PATH
-        and connections["default"].vendor == "postgresql"
+        and async_db.available()
         and isinstance(caches["default"], SharedClientRedisCache)
     )
 
@@ -83,13 +82,10 @@ class ChatStreamFastPath:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and fast_path_available()
-            and STREAM_PATH.fullmatch(scope["path"])
-        )
-        if not match:
+        match = None
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match = STREAM_PATH.fullmatch(scope["path"])
+        if match is None or not fast_path_available():
             return await self.app(scope, receive, send)
         body, complete = await _read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         replay = _replaying(body, complete, receive)
@@ -112,7 +108,9 @@ class ChatStreamFastPath:
         if turn is None:
             await self.app(scope, replay, send)
 
-    async def _turn(self, request: HttpRequest, body: bytes, session_id: int) -> Any:
+    async def _turn(
+        self, request: HttpRequest, body: bytes, session_id: int
+    ) -> pipeline.Turn | None:
         """The prepared turn, or None when Django must answer the request."""
         if not _acceptable(request):
             return None
@@ -138,7 +136,9 @@ class ChatStreamFastPath:
             channel_message_id=message.get("client_message_id", ""),
         )
 
-    async def _stream(self, request: HttpRequest, turn: Any, receive: Receive, send: Send) -> None:
+    async def _stream(
+        self, request: HttpRequest, turn: pipeline.Turn, receive: Receive, send: Send
+    ) -> None:
         await send(
             {"type": "http.response.start", "status": 200, "headers": self._headers(request)}
         )

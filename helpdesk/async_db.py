@@ -15,6 +15,7 @@ tests included, may sit in a transaction this pool cannot see) the ORM stays.
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,14 +26,17 @@ from django.db import connections
 from django.db.models import Model
 from psycopg_pool import AsyncConnectionPool
 
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = (
+# Per event loop, the task that opens its pool: callers that arrive while it opens
+# await the same task (an asyncio.Lock would bind itself to the first loop that waits).
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[AsyncConnectionPool]] = (
     weakref.WeakKeyDictionary()
 )
-_pool_lock = asyncio.Lock()
 _in_use: ContextVar[bool] = ContextVar("helpdesk_async_db_in_use", default=False)
 
 
+@functools.cache
 def available() -> bool:
+    """PostgreSQL is the database (fixed for the life of the process)."""
     return connections["default"].vendor == "postgresql"
 
 
@@ -52,15 +56,20 @@ def in_use() -> bool:
 
 async def pool() -> AsyncConnectionPool:
     loop = asyncio.get_running_loop()
-    found = _pools.get(loop)
-    if found is None:
-        async with _pool_lock:
-            found = _pools.get(loop)
-            if found is None:
-                found = _new_pool()
-                await found.open()
-                _pools[loop] = found
-    return found
+    opening = _pools.get(loop)
+    if opening is None or _failed(opening):
+        opening = _pools[loop] = loop.create_task(_opened_pool())
+    return await asyncio.shield(opening)
+
+
+def _failed(task: asyncio.Task) -> bool:
+    return task.done() and (task.cancelled() or task.exception() is not None)
+
+
+async def _opened_pool() -> AsyncConnectionPool:
+    new = _new_pool()
+    await new.open()
+    return new
 
 
 def _new_pool() -> AsyncConnectionPool:
@@ -81,9 +90,9 @@ def _new_pool() -> AsyncConnectionPool:
 
 async def close_pool() -> None:
     """Close this event loop's pool (at server shutdown)."""
-    found = _pools.pop(asyncio.get_running_loop(), None)
-    if found is not None:
-        await found.close()
+    opening = _pools.pop(asyncio.get_running_loop(), None)
+    if opening is not None and opening.done() and not _failed(opening):
+        await opening.result().close()
 
 
 def quoted(name: str) -> str:
