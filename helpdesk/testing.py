@@ -1,7 +1,8 @@
-"""Test helpers: validate real API responses against the generated OpenAPI schema."""
+"""Test helpers: API responses against the OpenAPI schema, Server-Sent Events, free ports."""
 
 import functools
 import json
+import socket
 
 import jsonschema
 
@@ -34,3 +35,18 @@ def assert_matches_schema(response, method: str, path: str, urlconf: str | None 
         format_checker=jsonschema.FormatChecker(),
     )
     validator.validate(response.json())
+
+
+def sse_events(body: str) -> list[tuple[str, dict]]:
+    """(event name, JSON data) of each event of a Server-Sent Events body."""
+    events = []
+    for block in body.strip().split("\n\n"):
+        name, data = block.split("\n", 1)
+        events.append((name.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
+    return events
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

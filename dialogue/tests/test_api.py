@@ -15,7 +15,7 @@ from dialogue.models import ChatSession, Message, SessionStatus
 from dialogue.tests.conftest import visitor_client
 from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
-from helpdesk.testing import assert_matches_schema
+from helpdesk.testing import assert_matches_schema, sse_events
 
 pytestmark = pytest.mark.django_db
 
@@ -231,11 +231,7 @@ def _stream(tenant, visitor_id: str, session_id: int, body: dict, accept: str = 
 
 
 def _events(chunks: list[bytes]) -> list[tuple[str, dict]]:
-    events = []
-    for block in b"".join(chunks).decode().strip().split("\n\n"):
-        name, data = block.split("\n", 1)
-        events.append((name.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
-    return events
+    return sse_events(b"".join(chunks).decode())
 
 
 def test_stream_answers_as_server_sent_events(tenant_a, llm, refund_entries, visitor_a):

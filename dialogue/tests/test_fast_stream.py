@@ -6,8 +6,6 @@ requests are real HTTP. Whether Django's request cycle answered is seen from its
 the tests that expect it are skipped; the others check that Django answers as before.
 """
 
-import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ from dialogue.fast_stream import fast_path_available
 from dialogue.models import ChatSession, Message, Role, SessionStatus
 from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
+from helpdesk.testing import free_port, sse_events
 from llm.models import LLMCall
 
 SESSIONS = "/api/v1/chat/sessions/"
@@ -36,9 +35,7 @@ SESSIONS = "/api/v1/chat/sessions/"
 def server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
     from helpdesk.asgi import application
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     config = uvicorn.Config(application, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -90,16 +87,13 @@ def open_session(client: httpx.Client) -> int:
     return response.json()["data"]["id"]
 
 
-def events(body: str) -> list[tuple[str, dict]]:
-    found = []
-    for block in body.strip().split("\n\n"):
-        name, data = block.split("\n", 1)
-        found.append((name.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
-    return found
-
-
 def stream(client: httpx.Client, session_id: int, body: dict) -> httpx.Response:
     return client.post(f"{SESSIONS}{session_id}/stream/", json=body)
+
+
+def final_event(client: httpx.Client, session_id: int, body: dict) -> dict:
+    """The data of the stream's last event (`done` unless something failed)."""
+    return sse_events(stream(client, session_id, body).text)[-1][1]
 
 
 def test_fast_path_streams_and_saves_the_turn(
@@ -110,7 +104,7 @@ def test_fast_path_streams_and_saves_the_turn(
     response = stream(client, session_id, {"content": "退款多久到账", "client_message_id": "m1"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/event-stream"
-    found = events(response.text)
+    found = sse_events(response.text)
     name, final = found[-1]
     assert name == "done" and final["citations"] and final["confidence"] > 0
     assert final["text"] == "".join(data["text"] for name, data in found if name == "delta")
@@ -148,7 +142,7 @@ def test_fast_path_answers_in_the_visitors_language(fast, server_url, tenant_a, 
     client = visitor(server_url, tenant_a, **{"Accept-Language": "en"})
     response = stream(client, open_session(client), {"content": "hello"})
     assert response.headers["content-language"] == "en"
-    assert events(response.text)[-1][1]["text"].startswith("Sorry, the assistant")
+    assert sse_events(response.text)[-1][1]["text"].startswith("Sorry, the assistant")
 
 
 def test_fast_path_sends_the_headers_django_would(fast, server_url, tenant_a, llm, django_requests):
@@ -211,10 +205,10 @@ def test_malformed_requests_get_the_views_errors(transactional_db, server_url, t
 def test_a_resent_message_returns_the_original_answer(transactional_db, server_url, tenant_a, llm):
     client = visitor(server_url, tenant_a)
     session_id = open_session(client)
-    first = events(stream(client, session_id, {"content": "你好", "client_message_id": "m1"}).text)
-    again = events(stream(client, session_id, {"content": "你好", "client_message_id": "m1"}).text)
-    assert again[-1][1]["duplicate"] is True
-    assert again[-1][1]["answer"] == first[-1][1]["answer"]
+    first = final_event(client, session_id, {"content": "你好", "client_message_id": "m1"})
+    again = final_event(client, session_id, {"content": "你好", "client_message_id": "m1"})
+    assert again["duplicate"] is True
+    assert again["answer"] == first["answer"]
     assert len(llm.requests()) == 1
     with tenant_scope(tenant_a):
         assert Message.objects.filter(role=Role.USER).count() == 1
@@ -225,9 +219,9 @@ def test_hand_off_and_handed_off_sessions_go_through_django(
 ):
     client = visitor(server_url, tenant_a)
     session_id = open_session(client)
-    handed_off = events(stream(client, session_id, {"content": "转人工"}).text)[-1][1]
+    handed_off = final_event(client, session_id, {"content": "转人工"})
     assert handed_off["handed_off"] is True and handed_off["work_order"]
-    forwarded = events(stream(client, session_id, {"content": "还在吗"}).text)[-1][1]
+    forwarded = final_event(client, session_id, {"content": "还在吗"})
     assert forwarded["answer"] is None and forwarded["session_status"] == "handed_off"
     with tenant_scope(tenant_a):
         assert Message.objects.filter(session_id=session_id, role=Role.USER).count() == 2
@@ -246,7 +240,7 @@ def test_ended_and_idle_sessions(transactional_db, server_url, tenant_a, llm):
     idle_for = timedelta(minutes=get_config().get("dialogue.session_idle_minutes") + 1)
     with tenant_scope(tenant_a):
         ChatSession.objects.filter(pk=idle_id).update(last_activity_at=timezone.now() - idle_for)
-    final = events(stream(client, idle_id, {"content": "你好"}).text)[-1][1]
+    final = final_event(client, idle_id, {"content": "你好"})
     assert final["session"] != idle_id and final["answer"]
     with tenant_scope(tenant_a):
         assert ChatSession.objects.get(pk=idle_id).status == SessionStatus.ENDED
@@ -297,7 +291,7 @@ def test_staff_streams_go_through_django(
     created = staff.post(SESSIONS, json={"external_user_id": "crm-7"})
     session_id = created.json()["data"]["id"]
     response = stream(staff, session_id, {"content": "你好"})
-    assert response.status_code == 200 and events(response.text)[-1][0] == "done"
+    assert response.status_code == 200 and sse_events(response.text)[-1][0] == "done"
     assert f"{SESSIONS}{session_id}/stream/" in django_requests
 
 
@@ -323,7 +317,7 @@ def test_fast_path_records_the_call_and_the_knowledge_used(
     fast, server_url, tenant_a, tenant_b, llm, refund_entries
 ):
     client = visitor(server_url, tenant_a)
-    final = events(stream(client, open_session(client), {"content": "退款多久到账"}).text)[-1][1]
+    final = final_event(client, open_session(client), {"content": "退款多久到账"})
     with tenant_scope(tenant_a):
         call = LLMCall.objects.get()
         answer = Message.objects.get(pk=final["answer"])
@@ -344,8 +338,8 @@ def test_fast_path_hands_off_after_low_confidence_answers(fast, server_url, tena
     get_config().set("dialogue.handoff_after_low_confidence", 2)
     client = visitor(server_url, tenant_a)
     session_id = open_session(client)
-    first = events(stream(client, session_id, {"content": "火星上能退货吗"}).text)[-1][1]
-    second = events(stream(client, session_id, {"content": "木星呢"}).text)[-1][1]
+    first = final_event(client, session_id, {"content": "火星上能退货吗"})
+    second = final_event(client, session_id, {"content": "木星呢"})
     assert first["low_confidence"] and not first["handed_off"]
     assert second["handed_off"] and second["work_order"]
     assert "#" in second["text"]
@@ -371,6 +365,6 @@ def test_without_an_llm_django_answers_from_the_knowledge_base(
 ):
     client = visitor(server_url, tenant_a)
     session_id = open_session(client)
-    final = events(stream(client, session_id, {"content": "退款多久到账"}).text)[-1][1]
+    final = final_event(client, session_id, {"content": "退款多久到账"})
     assert final["kb_only"] is True and final["citations"] == [refund_entries[1].pk]
     assert f"{SESSIONS}{session_id}/stream/" in django_requests

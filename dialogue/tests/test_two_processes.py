@@ -5,9 +5,7 @@ session lives in either process. On SQLite the cache is in each process's memory
 so the test only runs on PostgreSQL + Redis.
 """
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,14 +21,9 @@ from django.db import connection
 from dialogue.models import Message, Role
 from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
+from helpdesk.testing import free_port, sse_events
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _database_url() -> str:
@@ -48,7 +41,7 @@ def servers(transactional_db, llm) -> Iterator[list[str]]:
         "DATABASE_URL": _database_url(),
         "HELPDESK_SETTINGS_FILE": str(settings.HELPDESK_SETTINGS_FILE),
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--port", str(port)],
@@ -102,10 +95,9 @@ def _wait_ready(url: str, process: subprocess.Popen) -> None:
 
 
 def _stream_text(response: httpx.Response) -> dict:
-    events = [block for block in response.text.strip().split("\n\n") if block]
-    name, data = events[-1].split("\n", 1)
-    assert name == "event: done"
-    return json.loads(data.removeprefix("data: "))
+    name, data = sse_events(response.text)[-1]
+    assert name == "done"
+    return data
 
 
 def test_one_conversation_through_two_processes(servers, tenant_a, llm):
