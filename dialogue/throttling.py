@@ -46,13 +46,11 @@ async def acount_visitor_request(tenant_id: int, visitor_id: str) -> int:
 
 def _count_visitor_request(tenant_id: int, visitor_id: str) -> int:
     key = _window_key(tenant_id, visitor_id, time.time())
-    cache.add(key, 0, timeout=2 * WINDOW_SECONDS)
-    try:
-        return cache.incr(key)
-    except ValueError:
-        # The key expired between add() and incr(): a new minute has begun.
-        cache.add(key, 1, timeout=2 * WINDOW_SECONDS)
+    # A window's key lives twice as long as the window, so it cannot expire between
+    # these two calls while the window is current.
+    if cache.add(key, 1, timeout=2 * WINDOW_SECONDS):
         return 1
+    return cache.incr(key)
 
 
 class VisitorRateThrottle(BaseThrottle):
