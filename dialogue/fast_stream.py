@@ -4,9 +4,10 @@
 product's hottest request. Through Django it costs about 20 ms before the LLM is even
 asked (middleware, DRF, eight ORM queries in a worker thread). This ASGI layer, in
 front of Django, answers the common case itself on the event loop: it checks the token
-and the body with the same code as the DRF view, counts the visitor's request, and
-hands the rest to `pipeline.prepare_web_turn` (native async PostgreSQL and Redis) and
-`pipeline.stream_turn`. The response carries the headers Django's middleware would add.
+and the body with the same code as the DRF view and hands the rest to
+`pipeline.prepare_web_turn` (native async PostgreSQL and Redis, which also counts the
+visitor's request) and `pipeline.stream_turn`. The response carries the headers
+Django's middleware would add.
 
 Anything else goes to Django unchanged, with the body replayed: other requests, staff
 callers, invalid input, duplicates, hand-offs, ended or idle sessions, someone else's
@@ -47,7 +48,7 @@ from dialogue import pipeline
 from dialogue.authentication import visitor_token_claims, visitor_token_in
 from dialogue.serializers import SendMessageSerializer
 from dialogue.sse import event_stream
-from dialogue.throttling import COUNTED_SCOPE_KEY, acount_visitor_request, visitor_limit
+from dialogue.throttling import COUNTED_SCOPE_KEY, visitor_limit
 from helpdesk import async_db
 from helpdesk.api.exceptions import error_body
 from helpdesk.cache import SharedClientRedisCache
@@ -124,17 +125,17 @@ class ChatStreamFastPath:
         message = _message(request, body)
         if message is None:
             return None
-        count = await acount_visitor_request(tenant_id, visitor_id)
-        request.scope[COUNTED_SCOPE_KEY] = count
-        if count > visitor_limit():
-            return None
-        return await pipeline.prepare_web_turn(
+        prepared = await pipeline.prepare_web_turn(
             tenant_id=tenant_id,
             session_id=session_id,
             visitor_id=visitor_id,
             content=message["content"],
             channel_message_id=message.get("client_message_id", ""),
+            visitor_limit=visitor_limit(),
         )
+        if prepared.visitor_count is not None:
+            request.scope[COUNTED_SCOPE_KEY] = prepared.visitor_count
+        return prepared.turn
 
     async def _stream(
         self, request: HttpRequest, turn: pipeline.Turn, receive: Receive, send: Send

@@ -4,9 +4,9 @@
     stream_message(...)        -> async iterator of Delta, then one Reply
     prepare_turn(...) + complete_turn(turn) / stream_turn(turn)
                                 (for entry points that must answer errors before streaming)
-    prepare_web_turn(...)      -> Turn or None             (the stream's fast path: a web
-                                visitor's message on async PostgreSQL and Redis; None sends
-                                it to prepare_turn)
+    prepare_web_turn(...)      -> WebTurn                  (the stream's fast path: a web
+                                visitor's message on async PostgreSQL and Redis; without a
+                                turn, the message goes to prepare_turn)
 
 Steps: validate -> de-duplicate by the channel's message id (an atomic `cache.add`
 shared by every process) -> get or create the ChatSession -> save the customer's
@@ -56,17 +56,15 @@ from dialogue.models import (
     SuggestionStatus,
     WorkOrderSuggestion,
 )
+from dialogue.throttling import queue_visitor_count
 from helpdesk import async_db
 from helpdesk.config import get_config
 from helpdesk.db import releasing_connections
 from helpdesk.llm import LLMError, StreamDelta, get_llm_client
 from helpdesk.tenancy import tenant_scope
+from knowledge import search_cache
 from knowledge.search import search
-from knowledge.search_cache import (
-    acached_result,
-    cached_search,
-    hits_from,
-)
+from knowledge.search_cache import cached_search, hits_from
 from knowledge.services import entries_record_usage
 
 logger = logging.getLogger(__name__)
@@ -222,61 +220,138 @@ def prepare_turn(
         return turn
 
 
+@dataclass
+class WebTurn:
+    """What `prepare_web_turn` did: the prepared turn (None: the full path must take the
+    message) and the visitor's request count it took (None: it counted nothing)."""
+
+    turn: Turn | None
+    visitor_count: int | None = None
+
+
 async def prepare_web_turn(
-    *, tenant_id: int, session_id: int, visitor_id: str, content: Any, channel_message_id: str
-) -> Turn | None:
+    *,
+    tenant_id: int,
+    session_id: int,
+    visitor_id: str,
+    content: Any,
+    channel_message_id: str,
+    visitor_limit: int,
+) -> WebTurn:
     """`prepare_turn` for a web visitor's message to its own active session, natively async.
 
     The streaming fast path's half of the pipeline: the same steps, on async Redis and
-    PostgreSQL (`dialogue.turn_store`) instead of the ORM in a worker thread. It needs
-    the shared Redis cache and PostgreSQL. It returns None, having written nothing,
-    whenever the message needs `prepare_turn`'s other branches: invalid, a duplicate, a
-    request for a person, no LLM configured, a session that is not the visitor's, not
-    active or idle, or an inactive tenant.
+    PostgreSQL instead of the ORM in a worker thread, in one round trip to each. It
+    needs the shared Redis cache and PostgreSQL. It prepares no turn, having written
+    nothing, whenever the message needs `prepare_turn`'s other branches: invalid, a
+    duplicate, a request for a person, no LLM configured, a session that is not the
+    visitor's, not active or idle, or an inactive tenant; nor when the request is over
+    `visitor_limit` (counted here, in the same round trip).
     """
     try:
         content = _validated(content)
     except InvalidMessage:
-        return None
+        return WebTurn(None)
     if _asks_for_person(content) or not get_llm_client().is_configured():
-        return None
+        return WebTurn(None)
     claim = _dedup_key(tenant_id, Channel.WEB, visitor_id, channel_message_id)
-    append = _aappend(
-        claim if channel_message_id else None,
+    top_k = get_config().get("dialogue.knowledge_top_k")
+    admitted = await _admit(
+        tenant_id, visitor_id, claim if channel_message_id else None, content, top_k
+    )
+    refused = WebTurn(None, admitted.visitor_count)
+    if not admitted.claimed:
+        return refused
+    if admitted.visitor_count > visitor_limit:
+        await _arelease_claim(admitted)
+        return refused
+    appended, hits = await _append_and_search(
+        admitted,
         tenant_id=tenant_id,
         session_id=session_id,
         visitor_id=visitor_id,
         content=content,
         channel_message_id=channel_message_id,
+        top_k=top_k,
     )
-    top_k = get_config().get("dialogue.knowledge_top_k")
-    # The knowledge search does not depend on the message being saved: both at once.
-    appended, (cached, hits) = await asyncio.gather(append, _aknowledge(tenant_id, content, top_k))
     if appended is None:
-        return None
+        await _arelease_claim(admitted)
+        return refused
     turn = Turn(tenant=appended.tenant, session=appended.session, user_message=appended.message)
     with tenant_scope(turn.tenant):
-        context = await turn_store.turn_context(
-            turn.session, turn.user_message, HISTORY_MESSAGES, [i for i, _s, _n in cached or []]
-        )
-        if cached is not None:
-            hits = hits_from(cached, context.entries)
+        if admitted.cached is not None:
+            hits = hits_from(admitted.cached, appended.entries)
         if hits is None:
             # An entry of the cached result changed in the meantime.
             hits = await sync_to_async(_search_in_thread)(tenant_id, content, top_k)
         turn.hits = hits
-        turn.prompt = build_prompt(turn, history=context.history, suggestions=context.suggestions)
-    return turn
+        turn.prompt = build_prompt(turn, history=appended.history, suggestions=appended.suggestions)
+    return WebTurn(turn, admitted.visitor_count)
 
 
-async def _aknowledge(
-    tenant_id: int, query: str, limit: int
-) -> tuple[list[tuple[int, float, str]] | None, list[Any] | None]:
-    """(the cached search result, None), or on a miss (None, the hits of a new search)."""
-    cached = await acached_result(tenant_id, query, limit=limit)
-    if cached is not None:
-        return cached, None
-    return None, await sync_to_async(_search_in_thread)(tenant_id, query, limit)
+@dataclass
+class _Admission:
+    visitor_count: int
+    claim: str | None
+    claimed: bool
+    cached: list[tuple[int, float, str]] | None
+
+
+async def _admit(
+    tenant_id: int, visitor_id: str, claim: str | None, query: str, top_k: int
+) -> _Admission:
+    """One Redis round trip: count the visitor's request, claim the channel's message id
+    (if any), read the cached search result (if the cache is on)."""
+    lookup = search_cache.lookup_keys(tenant_id, query, limit=top_k)
+    async with cache.async_client().pipeline(transaction=False) as commands:
+        queue_visitor_count(commands, tenant_id, visitor_id)
+        if claim is not None:
+            ttl = get_config().get("dialogue.dedup_ttl_seconds")
+            commands.set(cache.make_and_validate_key(claim), 1, nx=True, ex=ttl)
+        if lookup:
+            commands.mget([cache.make_and_validate_key(key) for key in lookup])
+        results = await commands.execute()
+    # queue_visitor_count's results come first: the count, then its expiry.
+    count, _expiry, *rest = results
+    claimed = bool(rest.pop(0)) if claim is not None else True
+    cached = search_cache.result_from(list(map(cache.decode, rest[0]))) if lookup else None
+    return _Admission(count, claim, claimed, cached)
+
+
+async def _arelease_claim(admitted: _Admission) -> None:
+    if admitted.claim is not None and admitted.claimed:
+        await cache.async_client().delete(cache.make_and_validate_key(admitted.claim))
+
+
+async def _append_and_search(
+    admitted: _Admission, *, tenant_id: int, content: str, top_k: int, **message: Any
+) -> tuple[turn_store.AppendedMessage | None, list[Any] | None]:
+    """Save the message with its context; on a search-cache miss, search meanwhile in a
+    worker thread. (None, ...) if the session does not qualify or the database holds
+    this message id already (the claim had expired)."""
+    searching = None
+    if admitted.cached is None:
+        searching = asyncio.ensure_future(
+            sync_to_async(_search_in_thread)(tenant_id, content, top_k)
+        )
+    minutes = get_config().get("dialogue.session_idle_minutes")
+    try:
+        appended = await turn_store.append_user_message(
+            tenant_id=tenant_id,
+            content=content,
+            idle_since=timezone.now() - timedelta(minutes=minutes),
+            history_limit=HISTORY_MESSAGES,
+            entry_ids=[entry_id for entry_id, _score, _snippet in admitted.cached or []],
+            **message,
+        )
+    except psycopg.errors.UniqueViolation:
+        appended = None
+    except BaseException:
+        await _arelease_claim(admitted)
+        raise
+    finally:
+        hits = await searching if searching is not None else None
+    return appended, hits
 
 
 @releasing_connections
@@ -288,37 +363,6 @@ def _search_in_thread(tenant_id: int, query: str, limit: int) -> list[Any]:
     """
     with tenant_scope(Tenant(pk=tenant_id)):
         return cached_search(query, limit=limit)
-
-
-async def _aappend(claim: str | None, **message: Any) -> turn_store.AppendedMessage | None:
-    """Claim the channel's message id (if any), then save the message; None if either fails."""
-    if claim is not None and not await _aclaim(claim):
-        return None
-    try:
-        minutes = get_config().get("dialogue.session_idle_minutes")
-        appended = await turn_store.append_user_message(
-            **message, idle_since=timezone.now() - timedelta(minutes=minutes)
-        )
-    except psycopg.errors.UniqueViolation:
-        # The database saw this message id first (the claim had expired).
-        appended = None
-    except BaseException:
-        if claim is not None:
-            await _arelease(claim)
-        raise
-    if appended is None and claim is not None:
-        await _arelease(claim)
-    return appended
-
-
-async def _aclaim(key: str) -> bool:
-    ttl = get_config().get("dialogue.dedup_ttl_seconds")
-    client = cache.async_client()
-    return bool(await client.set(cache.make_and_validate_key(key), 1, nx=True, ex=ttl))
-
-
-async def _arelease(key: str) -> None:
-    await cache.async_client().delete(cache.make_and_validate_key(key))
 
 
 def _validated(content: Any) -> str:
@@ -743,6 +787,10 @@ async def _produce(turn: Turn, queue: asyncio.Queue) -> None:
                     if item.text:
                         parts.append(item.text)
                         queue.put_nowait(Delta(item.text))
+                        if len(parts) == 1:
+                            # Let the consumer send the first token before the rest of
+                            # a burst (already read from the socket) is parsed.
+                            await asyncio.sleep(0)
                 else:
                     result = item
         except LLMError as exc:

@@ -3,14 +3,15 @@
 A web visitor may make `dialogue.visitor_rate_per_minute` requests per minute, counted
 per fixed minute in the shared cache (one atomic increment), so that the DRF views and
 the streaming fast path (`dialogue.fast_stream`) count against the same key. The fast
-path counts its requests itself; when it hands a request over to Django, the count it
-took travels in the ASGI scope and is not taken again. Staff are limited by DRF's
-per-user rate instead.
+path counts its requests itself, in `pipeline.prepare_web_turn`'s Redis round trip;
+when it hands a request over to Django, the count it took travels in the ASGI scope
+and is not taken again. Staff are limited by DRF's per-user rate instead.
 """
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from rest_framework.settings import api_settings
@@ -18,6 +19,9 @@ from rest_framework.throttling import BaseThrottle, UserRateThrottle
 
 from dialogue.authentication import Visitor
 from helpdesk.config import get_config
+
+if TYPE_CHECKING:
+    import redis.asyncio.client
 
 WINDOW_SECONDS = 60
 COUNTED_SCOPE_KEY = "helpdesk.visitor_request_count"
@@ -31,17 +35,15 @@ def visitor_limit() -> int:
     return get_config().get("dialogue.visitor_rate_per_minute")
 
 
-async def acount_visitor_request(tenant_id: int, visitor_id: str) -> int:
-    """Count a request in the visitor's current minute; the count so far (this one included).
-
-    Needs the shared Redis cache (`helpdesk.cache.SharedClientRedisCache`).
-    """
+def queue_visitor_count(
+    commands: redis.asyncio.client.Pipeline, tenant_id: int, visitor_id: str
+) -> None:
+    """Queue the count of a request in the visitor's current minute on a Redis pipeline
+    (of the shared Redis cache, `helpdesk.cache.SharedClientRedisCache`). Its first
+    result is the count so far, this request included; its second, the expiry set."""
     key = cache.make_and_validate_key(_window_key(tenant_id, visitor_id, time.time()))
-    async with cache.async_client().pipeline(transaction=False) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 2 * WINDOW_SECONDS)
-        count, _expiry_set = await pipe.execute()
-    return count
+    commands.incr(key)
+    commands.expire(key, 2 * WINDOW_SECONDS)
 
 
 def _count_visitor_request(tenant_id: int, visitor_id: str) -> int:

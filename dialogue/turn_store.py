@@ -1,17 +1,18 @@
 """The streaming fast path's database work, on native async psycopg (PostgreSQL only).
 
 Django's ORM runs async code in worker threads, one hop and a few hundred
-microseconds of Python per query. The fast path instead does its reads and writes in
-two round trips on an async connection pool of its own:
+microseconds of Python per query. The fast path instead does its reads and writes on
+an async connection pool of its own, one round trip each (pipeline mode):
 
-1. `append_user_message`: one statement that checks the session (the visitor's own,
-   active, not idle, tenant active), saves the customer's message and touches the
-   session, atomically; it returns the tenant, the session and the message.
-2. `turn_context`: the prompt's history, the linked work order's suggestions and the
-   knowledge entries of a cached search result, sent together in pipeline mode.
+1. `append_user_message`: the prompt's context (the session's recent turns, the linked
+   work order's suggestions, the knowledge entries of a cached search result), then
+   one statement that checks the session (the visitor's own, active, not idle, tenant
+   active), saves the customer's message and touches the session. The reads come
+   first, so the history is the session's turns before this message.
+2. `add_answer`: the answer, the session touched, the cited entries' usage.
 
 Every statement names the tenant explicitly (there is no ORM manager here to add it).
-The insert's columns and values come from the model, so a new field with a default
+The inserts' columns and values come from the model, so a new field with a default
 needs no change here; the reads are hand-written (compiling the ORM's querysets cost
 more than running them) and a test holds them equal to the ORM's.
 Statements are prepared on first use (`prepare_threshold=1`).
@@ -37,6 +38,9 @@ class AppendedMessage:
     tenant: Tenant
     session: ChatSession
     message: Message
+    history: list[tuple[str, str]]
+    suggestions: list[str]
+    entries: dict[int, KnowledgeEntry]
 
 
 def _columns(model: type[Model], alias: str, prefix: str = "") -> str:
@@ -71,6 +75,26 @@ def _append_sql(insert_columns: tuple[str, ...]) -> str:
     """
 
 
+_HISTORY_SQL = """
+    SELECT role, content FROM dialogue_message
+     WHERE tenant_id = %s AND session_id = %s AND role = ANY(%s) AND error_type = ''
+     ORDER BY created_at DESC, id DESC
+     LIMIT %s
+"""
+_SUGGESTIONS_SQL = """
+    SELECT content FROM dialogue_workordersuggestion
+     WHERE tenant_id = %s AND status <> %s AND work_order_id = (
+           SELECT work_order_id FROM dialogue_chatsession WHERE id = %s AND tenant_id = %s)
+     ORDER BY created_at DESC
+     LIMIT 3
+"""
+_ENTRIES_SQL = """
+    SELECT id, tenant_id, question, answer FROM knowledge_knowledgeentry
+     WHERE tenant_id = %s AND is_active AND id = ANY(%s)
+"""
+ENTRY_FIELDS = ("id", "tenant_id", "question", "answer")
+
+
 async def append_user_message(
     *,
     tenant_id: int,
@@ -79,11 +103,16 @@ async def append_user_message(
     content: str,
     channel_message_id: str,
     idle_since: datetime,
+    history_limit: int,
+    entry_ids: list[int],
 ) -> AppendedMessage | None:
-    """Save a web visitor's message to its active session; None if the session does not
-    qualify (not the visitor's, not active, idle, inactive tenant): the caller then
-    takes the full path, which explains why.
+    """Save a web visitor's message to its active session, with the prompt's context;
+    None if the session does not qualify (not the visitor's, not active, idle, inactive
+    tenant): the caller then takes the full path, which explains why.
 
+    The context holds the same rows as `pipeline.history_queryset` and
+    `pipeline.suggestions_queryset` (a test holds them equal), and the active entries
+    among `entry_ids`, all of the token's tenant.
     A duplicate `channel_message_id` raises psycopg's UniqueViolation and writes nothing.
     """
     message = Message(
@@ -103,78 +132,41 @@ async def append_user_message(
         SessionStatus.ACTIVE,
         idle_since,
     ]
+    roles = [Role.USER, Role.ASSISTANT, Role.AGENT]
     async with (await async_db.pool()).connection() as conn:
-        cursor = await conn.execute(_append_sql(columns), [*session_params, *values])
-        row = await cursor.fetchone()
-    if row is None:
-        return None
+        # One implicit transaction, up to the pipeline's sync: all or nothing.
+        async with conn.pipeline():
+            history = await conn.execute(
+                _HISTORY_SQL, [tenant_id, session_id, roles, history_limit]
+            )
+            suggestions = await conn.execute(
+                _SUGGESTIONS_SQL, [tenant_id, SuggestionStatus.REJECTED, session_id, tenant_id]
+            )
+            entries = None
+            if entry_ids:
+                entries = await conn.execute(_ENTRIES_SQL, [tenant_id, entry_ids])
+            appended = await conn.execute(_append_sql(columns), [*session_params, *values])
+        row = await appended.fetchone()
+        if row is None:
+            return None
+        history_rows = await history.fetchall()
+        suggestion_rows = await suggestions.fetchall()
+        entry_rows = await entries.fetchall() if entries else []
     session_fields = len(ChatSession._meta.concrete_fields)
     tenant_fields = len(Tenant._meta.concrete_fields)
     session = async_db.instance(ChatSession, row[:session_fields])
     tenant = async_db.instance(Tenant, row[session_fields : session_fields + tenant_fields])
     async_db.saved(message, row[-1])
-    return AppendedMessage(tenant=tenant, session=session, message=message)
-
-
-@dataclass
-class TurnContext:
-    history: list[tuple[str, str]]
-    suggestions: list[str]
-    entries: dict[int, KnowledgeEntry]
-
-
-_HISTORY_SQL = """
-    SELECT role, content FROM dialogue_message
-     WHERE tenant_id = %s AND session_id = %s AND role = ANY(%s) AND id <> %s
-       AND error_type = ''
-     ORDER BY created_at DESC, id DESC
-     LIMIT %s
-"""
-_SUGGESTIONS_SQL = """
-    SELECT content FROM dialogue_workordersuggestion
-     WHERE tenant_id = %s AND work_order_id = %s AND status <> %s
-     ORDER BY created_at DESC
-     LIMIT 3
-"""
-_ENTRIES_SQL = """
-    SELECT id, tenant_id, question, answer FROM knowledge_knowledgeentry
-     WHERE tenant_id = %s AND is_active AND id = ANY(%s)
-"""
-ENTRY_FIELDS = ("id", "tenant_id", "question", "answer")
-
-
-async def turn_context(
-    session: ChatSession, message: Message, history_limit: int, entry_ids: list[int]
-) -> TurnContext:
-    """What the prompt needs besides the search, in one round trip (pipeline mode).
-
-    The same rows as `pipeline.history_queryset` and `pipeline.suggestions_queryset`
-    (a test holds them equal), and the active entries among `entry_ids`; all filtered
-    by the session's tenant.
-    """
-    tenant_id = session.tenant_id
-    roles = [Role.USER, Role.ASSISTANT, Role.AGENT]
-    async with (await async_db.pool()).connection() as conn:
-        async with conn.pipeline():
-            history = await conn.execute(
-                _HISTORY_SQL, [tenant_id, session.pk, roles, message.pk, history_limit]
-            )
-            suggestions = entries = None
-            if session.work_order_id:
-                suggestions = await conn.execute(
-                    _SUGGESTIONS_SQL,
-                    [tenant_id, session.work_order_id, SuggestionStatus.REJECTED],
-                )
-            if entry_ids:
-                entries = await conn.execute(_ENTRIES_SQL, [tenant_id, entry_ids])
-        return TurnContext(
-            history=await history.fetchall(),
-            suggestions=[row[0] for row in await suggestions.fetchall()] if suggestions else [],
-            entries={
-                row[0]: KnowledgeEntry.from_db("default", ENTRY_FIELDS, row)
-                for row in (await entries.fetchall() if entries else [])
-            },
-        )
+    return AppendedMessage(
+        tenant=tenant,
+        session=session,
+        message=message,
+        history=history_rows,
+        suggestions=[found[0] for found in suggestion_rows],
+        entries={
+            found[0]: KnowledgeEntry.from_db("default", ENTRY_FIELDS, found) for found in entry_rows
+        },
+    )
 
 
 @cache

@@ -7,9 +7,12 @@ so an answer never quotes stale text.
 
 Every change to a tenant's entries moves the tenant's generation forward (model
 signals, and `knowledge_changed()` in the services that write in bulk) once its
-transaction commits; results are keyed by generation and vocabulary version, so a
-change is visible to the very next search. `knowledge.search_cache_seconds` bounds
-how long a result lives anyway; 0 turns the cache off.
+transaction commits. A result is stored with the generation and vocabulary version it
+was computed under, and used only while both are current, so a change is visible to
+the very next search. One round trip reads the generation, the vocabulary version and
+the result (`lookup_keys`, `result_from`); the chat stream's fast path reads them
+together with its other Redis work. `knowledge.search_cache_seconds` bounds how long a
+result lives anyway; 0 turns the cache off.
 """
 
 from __future__ import annotations
@@ -42,54 +45,57 @@ def _new_generation(tenant_id: int) -> str:
     return generation
 
 
-def _generation(tenant_id: int) -> str:
-    generation = cache.get(_GENERATION_KEY.format(tenant_id=tenant_id))
-    return generation if generation is not None else _new_generation(tenant_id)
-
-
-def _result_key(tenant_id: int, generation: str, vocabulary: str, query: str, limit: int) -> str:
+def _result_key(tenant_id: int, query: str, limit: int) -> str:
     normalised = " ".join(query.split())
     digest = hashlib.sha256(f"{limit}\n{normalised}".encode()).hexdigest()
-    return f"knowledge:search:{tenant_id}:{generation}:{vocabulary}:{digest}"
+    return f"knowledge:search:{tenant_id}:{digest}"
+
+
+def lookup_keys(tenant_id: int, query: str, *, limit: int) -> list[str] | None:
+    """The cache keys of a search's cached result, to read in one round trip and pass
+    to `result_from`: the tenant's generation, its vocabulary version and the result.
+    None when the cache is off."""
+    if get_config().get("knowledge.search_cache_seconds") <= 0 or not isinstance(query, str):
+        return None
+    return [
+        _GENERATION_KEY.format(tenant_id=tenant_id),
+        vocabulary_version_key(tenant_id),
+        _result_key(tenant_id, query, limit),
+    ]
+
+
+def result_from(values: list[Any]) -> list[tuple[int, float, str]] | None:
+    """The cached [(entry id, score, snippet)] from the values of `lookup_keys`; None
+    unless it was stored under the current generation and vocabulary version."""
+    generation, vocabulary, stored = values
+    if generation is None or vocabulary is None or stored is None:
+        return None
+    stored_generation, stored_vocabulary, result = stored
+    if (stored_generation, stored_vocabulary) != (generation, vocabulary):
+        return None
+    return result
 
 
 def cached_search(query: str, *, limit: int) -> list[SearchHit]:
     """`knowledge.search.search(query, limit=limit)`, served from the cache when it can be."""
-    seconds = get_config().get("knowledge.search_cache_seconds")
-    if seconds <= 0 or not isinstance(query, str):
-        return search(query, limit=limit)
     tenant_id = current_tenant().pk
-    key = _result_key(
-        tenant_id, _generation(tenant_id), vocabulary_version(tenant_id), query, limit
-    )
-    cached = cache.get(key)
+    keys = lookup_keys(tenant_id, query, limit=limit)
+    if keys is None:
+        return search(query, limit=limit)
+    found = cache.get_many(keys)
+    generation, vocabulary, _stored = values = [found.get(key) for key in keys]
+    cached = result_from(values)
     if cached is not None:
         hits = _hits(cached)
         if hits is not None:
             return hits
+    generation = generation or _new_generation(tenant_id)
+    vocabulary = vocabulary or vocabulary_version(tenant_id)
     hits = search(query, limit=limit)
-    cache.set(key, [(hit.entry.pk, hit.score, hit.snippet) for hit in hits], timeout=seconds)
+    result = [(hit.entry.pk, hit.score, hit.snippet) for hit in hits]
+    seconds = get_config().get("knowledge.search_cache_seconds")
+    cache.set(keys[2], (generation, vocabulary, result), timeout=seconds)
     return hits
-
-
-async def acached_result(tenant_id: int, query: str, *, limit: int) -> list | None:
-    """The cached [(entry id, score, snippet)] of a search, read natively async from the
-    shared Redis cache (two round trips); None when it is not cached, so the caller
-    searches with `cached_search`, which also fills the cache."""
-    if get_config().get("knowledge.search_cache_seconds") <= 0:
-        return None
-    client = cache.async_client()
-    generation, vocabulary = map(
-        cache.decode,
-        await client.mget(
-            cache.make_and_validate_key(_GENERATION_KEY.format(tenant_id=tenant_id)),
-            cache.make_and_validate_key(vocabulary_version_key(tenant_id)),
-        ),
-    )
-    if generation is None or vocabulary is None:
-        return None
-    key = _result_key(tenant_id, generation, vocabulary, query, limit)
-    return cache.decode(await client.get(cache.make_and_validate_key(key)))
 
 
 def _hits(cached: list[tuple[int, float, str]]) -> list[SearchHit] | None:

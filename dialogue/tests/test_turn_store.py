@@ -45,7 +45,22 @@ def conversation(tenant, visitor_id: str, *, work_order=None) -> ChatSession:
         return session
 
 
-def test_turn_context_matches_the_orm_querysets(transactional_db, tenant_a, tenant_b):
+def append(tenant, session: ChatSession, content: str, **changes):
+    options = {
+        "tenant_id": tenant.pk,
+        "session_id": session.pk,
+        "visitor_id": session.external_user_id,
+        "content": content,
+        "channel_message_id": "",
+        "idle_since": timezone.now() - timedelta(minutes=30),
+        "history_limit": pipeline.HISTORY_MESSAGES,
+        "entry_ids": [],
+        **changes,
+    }
+    return run(turn_store.append_user_message(**options))
+
+
+def test_the_context_matches_the_orm_querysets(transactional_db, tenant_a, tenant_b):
     with tenant_scope(tenant_a):
         work_order = workorder_create(title="退款")
         for content, status in [
@@ -56,23 +71,38 @@ def test_turn_context_matches_the_orm_querysets(transactional_db, tenant_a, tena
             WorkOrderSuggestion.objects.create(
                 work_order=work_order, content=content, status=status
             )
+        other_order = workorder_create(title="发票")
+        WorkOrderSuggestion.objects.create(work_order=other_order, content="别的工单")
     session = conversation(tenant_a, "visitor-1", work_order=work_order)
     conversation(tenant_a, "visitor-2")
     conversation(tenant_b, "visitor-1")
+
+    appended = append(tenant_a, session, "新问题")
+
     with tenant_scope(tenant_a):
-        message = services.message_add_user(session=session, content="新问题")
-        turn = pipeline.Turn(tenant=tenant_a, session=session, user_message=message)
+        turn = pipeline.Turn(tenant=tenant_a, session=session, user_message=appended.message)
         expected_history = list(pipeline.history_queryset(turn))
         expected_suggestions = list(pipeline.suggestions_queryset(session))
-
-    context = run(turn_store.turn_context(session, message, pipeline.HISTORY_MESSAGES, []))
-
-    assert context.history == expected_history
-    assert ("agent", "人工回复") in context.history and len(context.history) == 6
-    assert context.suggestions == expected_suggestions == ["建议二", "建议一"]
+    assert appended.history == expected_history
+    assert ("agent", "人工回复") in appended.history
+    assert len(appended.history) == 6
+    assert appended.suggestions == expected_suggestions == ["建议二", "建议一"]
 
 
-def test_turn_context_reads_only_the_tenants_active_entries(
+def test_a_session_without_work_order_has_no_suggestions(transactional_db, tenant_a):
+    with tenant_scope(tenant_a):
+        WorkOrderSuggestion.objects.create(
+            work_order=workorder_create(title="退款"), content="建议"
+        )
+    session = conversation(tenant_a, "visitor-1")
+
+    appended = append(tenant_a, session, "新问题", history_limit=2)
+
+    assert appended.suggestions == []
+    assert appended.history == [("agent", "人工回复"), ("user", "超时的问题")]
+
+
+def test_the_context_holds_only_the_tenants_active_entries(
     transactional_db, tenant_a, tenant_b, make_entry
 ):
     with tenant_scope(tenant_a):
@@ -82,13 +112,12 @@ def test_turn_context_reads_only_the_tenants_active_entries(
     with tenant_scope(tenant_b):
         other = make_entry("问三", "答三")
     session = conversation(tenant_a, "visitor-1")
-    with tenant_scope(tenant_a):
-        message = services.message_add_user(session=session, content="问")
 
-    context = run(turn_store.turn_context(session, message, 5, [kept.pk, gone.pk, other.pk]))
+    appended = append(tenant_a, session, "问", entry_ids=[kept.pk, gone.pk, other.pk])
 
-    assert list(context.entries) == [kept.pk]
-    assert (context.entries[kept.pk].question, context.entries[kept.pk].answer) == ("问一", "答一")
+    entries = appended.entries
+    assert list(entries) == [kept.pk]
+    assert (entries[kept.pk].question, entries[kept.pk].answer) == ("问一", "答一")
 
 
 def test_append_writes_what_the_orm_writes(transactional_db, tenant_a):
@@ -96,16 +125,7 @@ def test_append_writes_what_the_orm_writes(transactional_db, tenant_a):
         session = services.session_open(channel="web", external_user_id="visitor-1")[0]
         services.message_add_user(session=session, content="一", channel_message_id="a")
 
-    appended = run(
-        turn_store.append_user_message(
-            tenant_id=tenant_a.pk,
-            session_id=session.pk,
-            visitor_id="visitor-1",
-            content="二",
-            channel_message_id="b",
-            idle_since=timezone.now() - timedelta(minutes=30),
-        )
-    )
+    appended = append(tenant_a, session, "二", channel_message_id="b")
 
     assert appended.tenant == tenant_a and appended.session.pk == session.pk
     with tenant_scope(tenant_a):
@@ -139,16 +159,7 @@ def test_append_refuses_sessions_the_full_path_must_handle(
     tenant_a.save()
     idle_since = timezone.now() + timedelta(seconds=1 if idle else -60)
 
-    appended = run(
-        turn_store.append_user_message(
-            tenant_id=tenant_a.pk,
-            session_id=session.pk,
-            visitor_id=visitor_id,
-            content="你好",
-            channel_message_id="",
-            idle_since=idle_since,
-        )
-    )
+    appended = append(tenant_a, session, "你好", visitor_id=visitor_id, idle_since=idle_since)
 
     assert appended is None
     with tenant_scope(tenant_a):
