@@ -1,4 +1,5 @@
-"""ASGI lifespan: at shutdown, close the async connection pools that live per event loop."""
+"""ASGI lifespan: at shutdown, close the async connection pools that live per event loop
+(PostgreSQL, Redis and the LLM's HTTP connections)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Any
 
 from helpdesk import async_db
 from helpdesk.cache import SharedClientRedisCache
+from helpdesk.llm import get_llm_client
 
 
 async def close_async_pools() -> None:
     await async_db.close_pool()
     await SharedClientRedisCache.aclose_async_clients()
+    await get_llm_client().aclose()
 
 
 async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:

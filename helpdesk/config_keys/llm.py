@@ -35,6 +35,7 @@ KEYS = [
         30.0,
         "Deadline of one LLM call, retries included.",
         min_value=0.1,
+        max_value=600,
     ),
     ConfigKey(
         "llm.first_token_timeout_seconds",
@@ -42,6 +43,7 @@ KEYS = [
         15.0,
         "Longest wait for the first streamed token.",
         min_value=0.1,
+        max_value=600,
     ),
     ConfigKey(
         "llm.max_retries",

@@ -6,8 +6,11 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync
+from openai import AsyncOpenAI
 
+from helpdesk import llm
 from helpdesk.config import get_config
+from helpdesk.lifespan import close_async_pools
 from helpdesk.llm import (
     ErrorType,
     LLMBadConfiguration,
@@ -17,6 +20,7 @@ from helpdesk.llm import (
     LLMProviderError,
     LLMRateLimited,
     LLMResult,
+    LLMSettings,
     LLMTimeout,
     Outcome,
     StreamDelta,
@@ -415,3 +419,32 @@ def test_usage_that_is_not_a_count_is_ignored():
     call = _Call([{"role": "user", "content": "hi"}], "chat", True, None, None, None)
     chunk = {"choices": [], "usage": {"prompt_tokens": "many", "completion_tokens": 2}}
     assert call.take_chunk(chunk) == "" and call.usage is None
+
+
+def test_a_loops_async_clients_are_closed_at_server_shutdown(scope_a, llm_config, stub):
+    async def run() -> AsyncOpenAI:
+        sdk = get_llm_client()._clients.async_(LLMSettings.load())
+        await get_llm_client().acomplete(QUESTION, purpose="chat")
+        assert not sdk.is_closed()
+        await close_async_pools()
+        return sdk
+
+    assert async_to_sync(run)().is_closed()
+
+
+def test_a_dropped_async_client_is_closed_once_its_calls_must_be_over(
+    scope_a, llm_config, stub, monkeypatch
+):
+    monkeypatch.setattr(llm, "CLOSE_STALE_CLIENT_AFTER_SECONDS", 0.05)
+    clients = llm._SDKClients()
+
+    async def run() -> AsyncOpenAI:
+        first = clients.async_(LLMSettings.load())
+        for number in range(llm.MAX_CACHED_CLIENTS):
+            get_config().set("llm.api_key", f"sk-other-{number}")
+            assert clients.async_(LLMSettings.load()) is not first
+        assert not first.is_closed()
+        await asyncio.sleep(0.3)
+        return first
+
+    assert async_to_sync(run)().is_closed()
