@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import re
+import weakref
 from collections.abc import Awaitable, Callable
 from io import BytesIO
 from typing import Any
@@ -100,7 +101,8 @@ class ChatStreamFastPath:
             language = translation.get_language_from_request(request)
             with translation.override(language), async_db.native():
                 try:
-                    turn = await self._turn(request, body, int(match[1]))
+                    async with _preparing():
+                        turn = await self._turn(request, body, int(match[1]))
                 except Exception:
                     logger.exception("Chat stream fast path failed for %s", scope["path"])
                     return await self._server_error(request, send)
@@ -181,6 +183,23 @@ class ChatStreamFastPath:
         for middleware in self.header_middleware:
             response = middleware.process_response(request, response)
         return [(name.lower().encode(), value.encode()) for name, value in response.items()]
+
+
+# Turns being prepared at once per event loop; the others wait before any work. Under
+# overload this keeps the loop's queue short, so that the tokens of the answers already
+# streaming are not delayed behind a crowd of new requests.
+PREPARING_AT_ONCE = 4
+_preparing_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _preparing() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _preparing_slots.get(loop)
+    if slots is None:
+        slots = _preparing_slots[loop] = asyncio.Semaphore(PREPARING_AT_ONCE)
+    return slots
 
 
 def _no_response(request: HttpRequest) -> None:

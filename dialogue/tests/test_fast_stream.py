@@ -6,9 +6,12 @@ requests are real HTTP. Whether Django's request cycle answered is seen from its
 the tests that expect it are skipped; the others check that Django answers as before.
 """
 
+import asyncio
 import threading
 import time
+import weakref
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -20,6 +23,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import ApiToken
+from dialogue import fast_stream, pipeline
 from dialogue.authentication import issue_visitor_token
 from dialogue.fast_stream import fast_path_available
 from dialogue.models import ChatSession, Message, Role, SessionStatus
@@ -368,3 +372,49 @@ def test_without_an_llm_django_answers_from_the_knowledge_base(
     final = final_event(client, session_id, {"content": "退款多久到账"})
     assert final["kb_only"] is True and final["citations"] == [refund_entries[1].pk]
     assert f"{SESSIONS}{session_id}/stream/" in django_requests
+
+
+def test_visitors_beyond_the_preparing_slots_wait_their_turn(
+    fast, server_url, tenant_a, tenant_b, llm, monkeypatch, django_requests
+):
+    monkeypatch.setattr(fast_stream, "PREPARING_AT_ONCE", 1)
+    monkeypatch.setattr(fast_stream, "_preparing_slots", weakref.WeakKeyDictionary())
+    preparing, most_at_once = 0, 0
+    prepare = pipeline.prepare_web_turn
+
+    async def counted(**options):
+        nonlocal preparing, most_at_once
+        preparing += 1
+        most_at_once = max(most_at_once, preparing)
+        try:
+            await asyncio.sleep(0.02)
+            return await prepare(**options)
+        finally:
+            preparing -= 1
+
+    monkeypatch.setattr(pipeline, "prepare_web_turn", counted)
+    llm.configure(latency_ms=50)
+    clients = [
+        visitor(server_url, tenant, f"visitor-{number}")
+        for tenant in (tenant_a, tenant_b)
+        for number in range(3)
+    ]
+    sessions = [open_session(client) for client in clients]
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        finals = list(
+            pool.map(
+                lambda pair: final_event(pair[0], pair[1], {"content": "退款多久到账"}),
+                zip(clients, sessions, strict=True),
+            )
+        )
+
+    assert most_at_once == 1
+    assert [final["session"] for final in finals] == sessions
+    assert all(final["text"] for final in finals)
+    assert django_requests == [SESSIONS] * len(clients)
+    for tenant, own in ((tenant_a, sessions[:3]), (tenant_b, sessions[3:])):
+        with tenant_scope(tenant):
+            assert sorted(
+                Message.objects.filter(role=Role.USER).values_list("session_id", flat=True)
+            ) == sorted(own)
