@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,7 +199,14 @@ def server_env(database: str, redis_url: str, llm_url: str, var_dir: str) -> dic
 
 
 @contextmanager
-def app_servers(count: int, env: dict[str, str]):
+def app_servers(
+    count: int,
+    env: dict[str, str],
+    app: str = "helpdesk.asgi:application",
+    cpu_budget: float | None = None,
+):
+    """`count` uvicorn processes serving `app`; with `cpu_budget`, each may use at most
+    that many cores (a cgroup of its own), as if each ran on a machine of that size."""
     ports = [free_port() for _ in range(count)]
     processes = [
         subprocess.Popen(
@@ -207,7 +214,9 @@ def app_servers(count: int, env: dict[str, str]):
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "helpdesk.asgi:application",
+                app,
+                "--app-dir",
+                str(ROOT / "bench"),
                 "--port",
                 str(port),
                 "--no-access-log",
@@ -221,15 +230,53 @@ def app_servers(count: int, env: dict[str, str]):
         for port in ports
     ]
     try:
-        for port, process in zip(ports, processes, strict=True):
-            wait_ready(port, process)
-        SERVER_PIDS[:] = [process.pid for process in processes]
-        yield ports
+        with cpu_limited([process.pid for process in processes], cpu_budget):
+            for port, process in zip(ports, processes, strict=True):
+                wait_ready(port, process)
+            SERVER_PIDS[:] = [process.pid for process in processes]
+            yield ports
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=15)
+
+
+CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")
+CGROUP_V2 = Path("/sys/fs/cgroup")
+CFS_PERIOD_US = 10_000
+
+
+@contextmanager
+def cpu_limited(pids: list[int], cores: float | None):
+    """Each process in a cgroup of its own, with a CPU quota of `cores` (Linux, root)."""
+    if cores is None:
+        yield
+        return
+    v2 = (CGROUP_V2 / "cgroup.controllers").exists()
+    parent = CGROUP_V2 if v2 else CGROUP_V1_CPU
+    groups = [parent / f"helpdesk-bench-{os.getpid()}-{pid}" for pid in pids]
+    quota = int(cores * CFS_PERIOD_US)
+    try:
+        for pid, group in zip(pids, groups, strict=True):
+            group.mkdir()
+            if v2:
+                (group / "cpu.max").write_text(f"{quota} {CFS_PERIOD_US}")
+            else:
+                (group / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
+                (group / "cpu.cfs_quota_us").write_text(str(quota))
+            (group / "cgroup.procs").write_text(str(pid))
+    except OSError as exc:
+        sys.exit(f"--cpu-budget needs a writable cgroup CPU controller (run as root): {exc}")
+    try:
+        yield
+    finally:
+        for group in groups:
+            for pid in (group / "cgroup.procs").read_text().split():
+                with suppress(OSError):
+                    (parent / "cgroup.procs").write_text(pid)
+            with suppress(OSError):
+                group.rmdir()
 
 
 def wait_ready(port: int, process: subprocess.Popen) -> None:
@@ -421,6 +468,12 @@ class CpuMeter:
             for name, seconds in used.items()
         )
         print(f"  CPU (cores busy, and per answer): {parts}")
+        per_answer = sum(used.values()) / max(answers, 1)
+        cores = os.cpu_count() or 1
+        print(
+            f"  the whole setup used {per_answer * 1000:.1f} ms of CPU per answer: "
+            f"at most {cores / per_answer if per_answer else 0:.0f} answers/s on {cores} cores"
+        )
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -499,6 +552,21 @@ async def measure_overhead(
     print(f"  of which in the LLM client     {summary(in_client)}")
     for kind, samples in overheads.items():
         print(f"  question {kind + ':':14s}    {summary(samples)}")
+
+
+async def measure_floor(port: int, stub_own: float, samples: int) -> list[float]:
+    """First delta minus the stub's own time to first token, through `bench/relay_floor.py`,
+    for the same questions one after another."""
+    rng = random.Random(3)
+    pool = questions()
+    overheads = []
+    for number in range(samples + 3):
+        result = await stream_message(port, 1, "-", rng.choice(pool), f"floor-{number}")
+        if result.error or not result.arrivals:
+            raise RuntimeError(f"relay floor: {result.error}")
+        if number >= 3:
+            overheads.append((result.arrivals[0] - result.sent) * 1000 - stub_own)
+    return overheads
 
 
 def pipeline_alone(env: dict[str, str], stub_own: float, conversations: int, turns: int) -> str:
@@ -652,6 +720,11 @@ def main() -> None:
     parser.add_argument(
         "--no-search-cache", action="store_true", help="search the knowledge base every time"
     )
+    parser.add_argument(
+        "--cpu-budget",
+        type=float,
+        help="throughput: give each server process at most this many cores (cgroup, root)",
+    )
     args = parser.parse_args()
     if not args.reuse:
         load(args.database, args.entries)
@@ -679,6 +752,11 @@ def main() -> None:
             with multiprocessing.get_context("spawn").Pool(1) as child:
                 alone = child.apply(pipeline_alone, (env, stub_own, args.conversations, args.turns))
             print(f"  the MessagePipeline alone (in-process stream_message) {alone}")
+            with app_servers(1, env, app="relay_floor:app") as ports:
+                floor = asyncio.run(
+                    measure_floor(ports[0], stub_own, args.conversations * args.turns)
+                )
+            print(f"  the floor: uvicorn + openai SDK relay, no pipeline {summary(floor)}")
 
     if args.only != "overhead":
         with stub_server(0, THROUGHPUT_TOKEN_DELAY_MS, THROUGHPUT_TOKENS) as llm_url:
@@ -686,7 +764,7 @@ def main() -> None:
             rates = []
             for count in (1, 2):
                 vacuum(args.database)
-                with app_servers(count, env) as ports:
+                with app_servers(count, env, cpu_budget=args.cpu_budget) as ports:
                     rates.append(
                         asyncio.run(measure_throughput(ports, key, args.visitors, args.seconds))
                     )
