@@ -2,7 +2,7 @@
 
 `bench/chat_pipeline.py` serves this with uvicorn, like the product, and measures it
 with the same client and questions. Each POST's `content` goes to the LLM through the
-openai SDK (a streamed chat completion, as `helpdesk.llm` asks for it) and every token
+openai SDK over aiohttp (a streamed chat completion, as `helpdesk.llm` asks for it) and every token
 comes back as an SSE `delta` event, then one `done` event. There is no authentication,
 database, cache, knowledge search or prompt: what this costs is the cost of uvicorn,
 the SDK and the machine's process hops, which no pipeline can go below.
@@ -22,7 +22,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 client = openai.AsyncOpenAI(
-    base_url=os.environ["LLM_BASE_URL"], api_key=os.environ["LLM_API_KEY"], max_retries=0
+    base_url=os.environ["LLM_BASE_URL"],
+    api_key=os.environ["LLM_API_KEY"],
+    max_retries=0,
+    http_client=openai.DefaultAioHttpClient(),
 )
 
 
@@ -34,7 +37,7 @@ async def app(scope: Message, receive: Receive, send: Send) -> None:
         return
     body = await _body(receive)
     if scope["path"] == "/healthz":
-        await _respond(send, 200, b"ok", b"text/plain")
+        await _respond(send, 200, b'{"status": "ok"}', b"application/json")
         return
     content = json.loads(body)["content"]
     await send(
