@@ -148,7 +148,7 @@ def candidate_query_postgresql(
     # belong to the tenant; "tenant_id + 0" keeps the check but stops the planner from
     # also reading the tenant's whole btree range and intersecting the two bitmaps.
     sql = f"""
-        SELECT c.id, ts_rank(%s::float4[], c.search_vector, r)
+        SELECT {_entry_columns("e")}, ts_rank(%s::float4[], c.search_vector, r)
                * CASE WHEN c.verified THEN %s ELSE 1 END AS rank
         FROM to_tsquery('simple', %s) r, (
             SELECT e.id, e.search_vector, e.verified
@@ -157,15 +157,27 @@ def candidate_query_postgresql(
               AND e.search_vector @@ to_tsquery('simple', %s){filters}
             LIMIT %s
         ) c
+        JOIN {KnowledgeEntry._meta.db_table} e ON e.id = c.id
         ORDER BY rank DESC, c.id
         LIMIT %s
     """
     return sql, params
 
 
+def _entry_columns(alias: str) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(f.column)}" for f in KnowledgeEntry._meta.concrete_fields)
+
+
+def _ranked(sql: str, params: list[object]) -> list[tuple[KnowledgeEntry, float]]:
+    """(entry, rank) of a candidate query; the active tenant's manager makes the
+    instances (its `raw()` needs a tenant scope; the SQL filters by tenant itself)."""
+    return [(entry, float(entry.rank)) for entry in KnowledgeEntry.objects.raw(sql, params)]
+
+
 def _candidates_postgresql(
     tokens: list[str], *, tenant_id: int, limit: int, verified_only: bool, category: str | None
-) -> list[tuple[int, float]]:
+) -> list[tuple[KnowledgeEntry, float]]:
     sql, params = candidate_query_postgresql(
         tokens, tenant_id=tenant_id, limit=limit, verified_only=verified_only, category=category
     )
@@ -173,20 +185,17 @@ def _candidates_postgresql(
         # The planner underrates the cost of @@ on each row and, for a LIMIT, prefers walking
         # the tenant's rows (index or sequential scan) and testing each one; the GIN bitmap
         # scan is what stays fast at 100,000 rows (docs/benchmarks.md, knowledge search).
-        # Only this statement runs with these settings.
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        # Only this statement runs with these settings (one round trip to set, one to reset).
+        cursor.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off")
         try:
-            cursor.execute(sql, params)
-            return [(row[0], float(row[1])) for row in cursor.fetchall()]
+            return _ranked(sql, params)
         finally:
-            cursor.execute("RESET enable_indexscan")
-            cursor.execute("RESET enable_seqscan")
+            cursor.execute("RESET enable_indexscan; RESET enable_seqscan")
 
 
 def _candidates_sqlite(
     tokens: list[str], *, tenant_id: int, limit: int, verified_only: bool, category: str | None
-) -> list[tuple[int, float]]:
+) -> list[tuple[KnowledgeEntry, float]]:
     config = get_config()
     match = " OR ".join(f'"{token}"' for token in tokens)
     filters = ""
@@ -203,16 +212,14 @@ def _candidates_sqlite(
         params.append(category)
     params.append(limit)
     sql = f"""
-        SELECT e.id, -bm25({FTS_TABLE}, %s, 1.0)
+        SELECT {_entry_columns("e")}, -bm25({FTS_TABLE}, %s, 1.0)
                * CASE WHEN e.verified THEN %s ELSE 1 END AS rank
         FROM {FTS_TABLE} f JOIN {KnowledgeEntry._meta.db_table} e ON e.id = f.rowid
         WHERE {FTS_TABLE} MATCH %s AND e.tenant_id = %s AND e.is_active{filters}
         ORDER BY rank DESC, e.id
         LIMIT %s
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+    return _ranked(sql, params)
 
 
 def normalised_score(
@@ -267,15 +274,11 @@ def search(
         return []
     if not ranked:
         return []
-    entries = KnowledgeEntry.objects.in_bulk([entry_id for entry_id, _rank in ranked])
     config = get_config()
     question_weight = config.get("knowledge.question_weight")
     boost = config.get("knowledge.verified_boost")
     scored = []
-    for position, (entry_id, _rank) in enumerate(ranked):
-        entry = entries.get(entry_id)
-        if entry is None:
-            continue
+    for position, (entry, _rank) in enumerate(ranked):
         score = normalised_score(tokens, entry, question_weight=question_weight, boost=boost)
         scored.append((score, -position, entry))
     scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
