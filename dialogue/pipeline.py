@@ -310,11 +310,11 @@ async def _admit(
             commands.set(cache.make_and_validate_key(claim), 1, nx=True, ex=ttl)
         if lookup:
             commands.mget([cache.make_and_validate_key(key) for key in lookup])
-        results = await commands.execute()
-    # queue_visitor_count's results come first: the count, then its expiry.
-    count, _expiry, *rest = results
-    claimed = bool(rest.pop(0)) if claim is not None else True
-    cached = search_cache.result_from(list(map(cache.decode, rest[0]))) if lookup else None
+        results = iter(await commands.execute())
+    count = next(results)
+    next(results)  # the count's expiry
+    claimed = bool(next(results)) if claim is not None else True
+    cached = search_cache.result_from(list(map(cache.decode, next(results)))) if lookup else None
     return _Admission(count, claim, claimed, cached)
 
 

@@ -16,7 +16,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import redis
 import uvicorn
+from django.conf import settings
+from django.core.cache import cache
 from django.core.signals import request_started
 from django.db import connections
 from django.test import override_settings
@@ -315,6 +318,32 @@ def test_a_repeated_question_uses_the_cached_search_and_fresh_entries(
     assert "1-3 个工作日到账" in first
     assert "退款当天到账。" in edited and edited == cached
     assert django_requests == [SESSIONS]
+
+
+def test_with_the_search_cache_off_every_question_is_searched(
+    fast, server_url, tenant_a, llm, refund_entries, django_requests
+):
+    get_config().set("knowledge.search_cache_seconds", 0)
+    client = visitor(server_url, tenant_a)
+    session_id = open_session(client)
+    finals = [
+        final_event(client, session_id, {"content": "退款多久到账", "client_message_id": key})
+        for key in ("m1", "m2")
+    ]
+    with tenant_scope(tenant_a):
+        refund_entries[1].answer = "退款当天到账。"
+        refund_entries[1].save()
+    finals.append(final_event(client, session_id, {"content": "退款多久到账"}))
+
+    assert all(final["citations"] for final in finals)
+    first, second, edited = (request["messages"][0]["content"] for request in llm.requests())
+    assert "1-3 个工作日到账" in first and first == second
+    assert "退款当天到账。" in edited
+    assert django_requests == [SESSIONS]
+    results = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"]).keys(
+        cache.make_and_validate_key(f"knowledge:search:{tenant_a.pk}:*")
+    )
+    assert results == []
 
 
 def test_fast_path_records_the_call_and_the_knowledge_used(
