@@ -551,9 +551,7 @@ class StubLLMServer:
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
-        # Every connection's writer is closed by now. Not `wait_closed()`: on CPython
-        # 3.13.0 it sometimes waited forever after many keep-alive connections (the
-        # benchmark's stubs hung at exit), and the listening socket is already closed.
+        await self._server.wait_closed()
         self._server = None
 
     def start(self) -> Self:
