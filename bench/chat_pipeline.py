@@ -38,7 +38,6 @@ import multiprocessing
 import os
 import random
 import re
-import signal
 import socket
 import statistics
 import subprocess
@@ -171,7 +170,9 @@ def stub_server(first_token_ms: float, token_delay_ms: float, tokens: int):
         STUB_PIDS[:] = [process.pid]
         yield f"http://127.0.0.1:{port}/v1"
     finally:
-        process.send_signal(signal.SIGINT)
+        # SIGTERM rather than SIGINT: run from a shell's background job, the stub
+        # inherits SIGINT ignored.
+        process.terminate()
         process.wait(timeout=10)
 
 
