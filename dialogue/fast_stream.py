@@ -187,8 +187,9 @@ class ChatStreamFastPath:
 
 # Turns being prepared at once per event loop; the others wait before any work. Under
 # overload this keeps the loop's queue short, so that the tokens of the answers already
-# streaming are not delayed behind a crowd of new requests.
-PREPARING_AT_ONCE = 4
+# streaming are not delayed behind a crowd of new requests. Two kept the token-delay
+# p99 lowest at the same throughput (four and three measured too: docs/benchmarks.md).
+PREPARING_AT_ONCE = 2
 _preparing_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
