@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from django.db.models import Model
-
 from accounts.models import Tenant
 from dialogue.models import Channel, ChatSession, Message, Role, SessionStatus, SuggestionStatus
 from helpdesk import async_db
 from helpdesk.async_db import quoted
+from helpdesk.db import select_columns
 from knowledge.models import KnowledgeEntry
 
 
@@ -41,14 +40,6 @@ class AppendedMessage:
     history: list[tuple[str, str]]
     suggestions: list[str]
     entries: dict[int, KnowledgeEntry]
-
-
-def _columns(model: type[Model], alias: str, prefix: str = "") -> str:
-    """The model's columns; with `prefix`, renamed so that they do not clash with others."""
-    return ", ".join(
-        f"{alias}.{quoted(f.column)}" + (f" AS {quoted(prefix + f.column)}" if prefix else "")
-        for f in model._meta.concrete_fields
-    )
 
 
 @cache
@@ -65,7 +56,7 @@ def _append_sql(insert_columns: tuple[str, ...]) -> str:
              WHERE s.id = %s AND s.tenant_id = %s AND t.id = s.tenant_id AND t.is_active
                AND s.channel = %s AND s.external_user_id = %s
                AND s.status = %s AND s.last_activity_at >= %s
-         RETURNING {_columns(ChatSession, "s")}, {_columns(Tenant, "t", "tenant_")}
+         RETURNING {select_columns(ChatSession, "s")}, {select_columns(Tenant, "t", "tenant_")}
         ), m AS (
             INSERT INTO {message_table} ({", ".join(quoted(c) for c in insert_columns)})
             SELECT {placeholders} FROM s

@@ -4,6 +4,7 @@ import functools
 from collections.abc import Callable
 
 from django.db import connections
+from django.db.models import Model
 
 
 def release_pooled_connections() -> None:
@@ -30,3 +31,13 @@ def releasing_connections[**P, R](func: Callable[P, R]) -> Callable[P, R]:
             release_pooled_connections()
 
     return wrapper
+
+
+def select_columns(model: type[Model], alias: str, prefix: str = "") -> str:
+    """The model's columns, quoted, for a hand-written SELECT from `alias`; with `prefix`,
+    renamed so that they do not clash with another model's."""
+    quote = connections["default"].ops.quote_name
+    return ", ".join(
+        f"{alias}.{quote(f.column)}" + (f" AS {quote(prefix + f.column)}" if prefix else "")
+        for f in model._meta.concrete_fields
+    )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection, transaction
 
 from helpdesk.config import get_config
+from helpdesk.db import select_columns
 from helpdesk.tenancy import current_tenant
 from knowledge import text
 from knowledge.models import FTS_TABLE, KnowledgeEntry
@@ -148,7 +149,7 @@ def candidate_query_postgresql(
     # belong to the tenant; "tenant_id + 0" keeps the check but stops the planner from
     # also reading the tenant's whole btree range and intersecting the two bitmaps.
     sql = f"""
-        SELECT {_entry_columns("e")}, ts_rank(%s::float4[], c.search_vector, r)
+        SELECT {select_columns(KnowledgeEntry, "e")}, ts_rank(%s::float4[], c.search_vector, r)
                * CASE WHEN c.verified THEN %s ELSE 1 END AS rank
         FROM to_tsquery('simple', %s) r, (
             SELECT e.id, e.search_vector, e.verified
@@ -162,11 +163,6 @@ def candidate_query_postgresql(
         LIMIT %s
     """
     return sql, params
-
-
-def _entry_columns(alias: str) -> str:
-    quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in KnowledgeEntry._meta.concrete_fields)
 
 
 def _ranked(sql: str, params: list[object]) -> list[tuple[KnowledgeEntry, float]]:
@@ -212,7 +208,7 @@ def _candidates_sqlite(
         params.append(category)
     params.append(limit)
     sql = f"""
-        SELECT {_entry_columns("e")}, -bm25({FTS_TABLE}, %s, 1.0)
+        SELECT {select_columns(KnowledgeEntry, "e")}, -bm25({FTS_TABLE}, %s, 1.0)
                * CASE WHEN e.verified THEN %s ELSE 1 END AS rank
         FROM {FTS_TABLE} f JOIN {KnowledgeEntry._meta.db_table} e ON e.id = f.rowid
         WHERE {FTS_TABLE} MATCH %s AND e.tenant_id = %s AND e.is_active{filters}
