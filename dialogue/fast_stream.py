@@ -44,6 +44,7 @@ from django.middleware.security import SecurityMiddleware
 from django.utils import translation
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
+from rest_framework.authentication import get_authorization_header
 
 from dialogue import pipeline
 from dialogue.authentication import visitor_token_claims, visitor_token_in
@@ -118,7 +119,7 @@ class ChatStreamFastPath:
         if not _acceptable(request):
             return None
         try:
-            token = visitor_token_in(request.headers.get("Authorization", "").encode())
+            token = visitor_token_in(get_authorization_header(request))
             if token is None:
                 return None
             tenant_id, visitor_id = visitor_token_claims(token)
