@@ -642,7 +642,9 @@ def _save_answer(turn: Turn, text: str, **outcome: Any) -> Reply:
     answer = services.message_add_answer(session=turn.session, reply_to=turn.user_message, **fields)
     if fields["citations"]:
         entries_record_usage(entry_ids=fields["citations"])
-    return _after_answer(turn, answer)
+    if _hand_off_due(turn, answer):
+        return _hand_off_after_low_confidence(turn, answer)
+    return Reply(turn.session, turn.user_message, answer)
 
 
 async def _asave_answer(turn: Turn, text: str, **outcome: Any) -> Reply:
@@ -657,7 +659,8 @@ async def _asave_answer(turn: Turn, text: str, **outcome: Any) -> Reply:
     )
     turn.session.low_confidence_streak = await turn_store.add_answer(answer)
     if _hand_off_due(turn, answer):
-        return await sync_to_async(releasing_connections(_after_answer))(turn, answer)
+        hand_off = releasing_connections(_hand_off_after_low_confidence)
+        return await sync_to_async(hand_off)(turn, answer)
     return Reply(turn.session, turn.user_message, answer)
 
 
@@ -666,18 +669,18 @@ def _hand_off_due(turn: Turn, answer: Message) -> bool:
     return bool(answer.low_confidence and limit and turn.session.low_confidence_streak >= limit)
 
 
-def _after_answer(turn: Turn, answer: Message) -> Reply:
-    """Hand off after repeated low confidence."""
-    session = turn.session
-    if _hand_off_due(turn, answer):
-        try:
-            session = services.session_handoff(session=session, reason=HandoffReason.LOW_CONFIDENCE)
-        except services.SessionClosed:
-            return Reply(session, turn.user_message, answer)
-        answer.content += "\n\n" + _(
-            "You have been transferred to a support agent (work order #%(number)s)."
-        ) % {"number": session.work_order_id}
-        Message.objects.filter(pk=answer.pk).update(content=answer.content)
+def _hand_off_after_low_confidence(turn: Turn, answer: Message) -> Reply:
+    """Hand the session off (`_hand_off_due`) and tell the customer in the answer."""
+    try:
+        session = services.session_handoff(
+            session=turn.session, reason=HandoffReason.LOW_CONFIDENCE
+        )
+    except services.SessionClosed:
+        return Reply(turn.session, turn.user_message, answer)
+    answer.content += "\n\n" + _(
+        "You have been transferred to a support agent (work order #%(number)s)."
+    ) % {"number": session.work_order_id}
+    Message.objects.filter(pk=answer.pk).update(content=answer.content)
     return Reply(session, turn.user_message, answer)
 
 
