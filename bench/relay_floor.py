@@ -2,7 +2,7 @@
 
 `bench/chat_pipeline.py` serves this with uvicorn, like the product, and measures it
 with the same client and questions. Each POST's `content` goes to the LLM through the
-openai SDK over aiohttp (a streamed chat completion, as `helpdesk.llm` asks for it) and every token
+openai SDK over aiohttp (a streamed chat completion, as `llm.client` asks for it) and every token
 comes back as an SSE `delta` event, then one `done` event. There is no authentication,
 database, cache, knowledge search or prompt: what this costs is the cost of uvicorn,
 the SDK and the machine's process hops, which no pipeline can go below.

@@ -60,12 +60,15 @@ from dialogue.throttling import queue_visitor_count
 from helpdesk import async_db
 from helpdesk.config import get_config
 from helpdesk.db import releasing_connections
-from helpdesk.llm import LLMError, StreamDelta, get_llm_client
 from helpdesk.tenancy import tenant_scope
 from knowledge import search_cache
 from knowledge.search import search
 from knowledge.search_cache import cached_search, hits_from
 from knowledge.services import entries_record_usage
+from llm.calls import StreamDelta
+from llm.client import get_llm_client
+from llm.errors import LLMError
+from llm.recording import NATIVE_RECORDER, ORM_RECORDER
 
 logger = logging.getLogger(__name__)
 
@@ -784,7 +787,10 @@ async def _produce(turn: Turn, queue: asyncio.Queue) -> None:
         max_tokens = get_config().get("dialogue.max_output_tokens")
         try:
             async for item in get_llm_client().astream(
-                turn.prompt, purpose="chat", max_tokens=max_tokens
+                turn.prompt,
+                purpose="chat",
+                max_tokens=max_tokens,
+                recorder=NATIVE_RECORDER if async_db.in_use() else ORM_RECORDER,
             ):
                 if isinstance(item, StreamDelta):
                     if item.text:

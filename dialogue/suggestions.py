@@ -19,10 +19,11 @@ from django.utils.translation import gettext as _
 from dialogue.models import SuggestionStatus, WorkOrderSuggestion
 from dialogue.pipeline import cited_entry_ids, entry_text
 from helpdesk.config import get_config
-from helpdesk.llm import LLMError, get_llm_client
 from knowledge.search import search
 from knowledge.services import entry_create
 from knowledge.text import similarity
+from llm.client import get_llm_client
+from llm.errors import LLMError
 from workorders.services import workorder_add_event
 
 TIMELINE_EVENTS = 20

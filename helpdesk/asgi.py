@@ -28,14 +28,21 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from dialogue.fast_stream import ChatStreamFastPath  # noqa: E402
+from helpdesk import async_db  # noqa: E402
+from helpdesk.cache import SharedClientRedisCache  # noqa: E402
 from helpdesk.channels_middleware import TenantScopeMiddleware  # noqa: E402
-from helpdesk.lifespan import lifespan  # noqa: E402
+from helpdesk.lifespan import lifespan_closing  # noqa: E402
 from helpdesk.routing import websocket_urlpatterns  # noqa: E402
+from llm.client import get_llm_client  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": ChatStreamFastPath(django_asgi_app),
-        "lifespan": lifespan,
+        "lifespan": lifespan_closing(
+            async_db.close_pool,
+            SharedClientRedisCache.aclose_async_clients,
+            get_llm_client().aclose,
+        ),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TenantScopeMiddleware(URLRouter(websocket_urlpatterns)))
         ),

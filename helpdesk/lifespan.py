@@ -1,27 +1,26 @@
-"""ASGI lifespan: at shutdown, close the async connection pools that live per event loop
-(PostgreSQL, Redis and the LLM's HTTP connections)."""
+"""ASGI lifespan: at shutdown, close what lives per event loop (connection pools)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from helpdesk import async_db
-from helpdesk.cache import SharedClientRedisCache
-from helpdesk.llm import get_llm_client
+Closer = Callable[[], Awaitable[None]]
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
-async def close_async_pools() -> None:
-    await async_db.close_pool()
-    await SharedClientRedisCache.aclose_async_clients()
-    await get_llm_client().aclose()
+def lifespan_closing(*closers: Closer) -> ASGIApp:
+    """A lifespan app that awaits each of `closers` at shutdown, in order."""
 
+    async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for close in closers:
+                    await close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
-async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await close_async_pools()
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    return lifespan

@@ -1,4 +1,4 @@
-"""Choices of LLMCall, importable before the app registry is ready (helpdesk.llm uses them)."""
+"""Choices of LLMCall, importable without the models (the client's errors use them)."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _

@@ -43,7 +43,7 @@ def llm_call_build(
 
 
 def llm_call_record(**fields: Any) -> LLMCall:
-    """Record one LLM call in the active tenant (helpdesk.llm calls this for every call)."""
+    """Record one LLM call in the active tenant (`llm.recording` calls this for every call)."""
     call = llm_call_build(**fields)
     call.save()
     return call

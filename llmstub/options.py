@@ -5,7 +5,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from llmstub.server import DEFAULT_MODEL, StubLLMServer
+from llmstub.server import StubLLMServer
+from llmstub.state import DEFAULT_MODEL
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:

@@ -17,7 +17,7 @@ from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
 from helpdesk.testing import assert_matches_schema
 from llm.models import LLMCall
-from llmstub.server import answer_tokens
+from llmstub.answers import answer_tokens
 from workorders.models import WorkOrder, WorkOrderEvent
 
 pytestmark = pytest.mark.django_db

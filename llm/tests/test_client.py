@@ -1,4 +1,4 @@
-"""helpdesk.llm driven over real HTTP against llmstub with the real openai SDK."""
+"""The LLM client (llm.client) driven over real HTTP against llmstub with the real openai SDK."""
 
 import asyncio
 import logging
@@ -8,26 +8,23 @@ import pytest
 from asgiref.sync import async_to_sync
 from openai import AsyncOpenAI
 
-from helpdesk import llm
 from helpdesk.config import get_config
-from helpdesk.lifespan import close_async_pools
-from helpdesk.llm import (
-    ErrorType,
+from helpdesk.tenancy import TenantScopeError, tenant_scope
+from llm import sdk
+from llm.calls import Call, LLMResult, StreamDelta
+from llm.choices import ErrorType, Outcome
+from llm.client import get_llm_client
+from llm.errors import (
     LLMBadConfiguration,
     LLMBadResponse,
     LLMError,
     LLMNotConfigured,
     LLMProviderError,
     LLMRateLimited,
-    LLMResult,
-    LLMSettings,
     LLMTimeout,
-    Outcome,
-    StreamDelta,
-    get_llm_client,
 )
-from helpdesk.tenancy import TenantScopeError, tenant_scope
 from llm.models import LLMCall
+from llm.settings import LLMSettings
 from llm.tests.conftest import API_KEY, MODEL
 from llmstub import StubLLMServer
 
@@ -407,16 +404,12 @@ def test_retries_stop_at_the_deadline(scope_a, llm_config, stub):
     ],
 )
 def test_a_malformed_stream_chunk_is_a_bad_response(chunk):
-    from helpdesk.llm import _Call
-
     with pytest.raises(LLMBadResponse):
-        _Call([{"role": "user", "content": "hi"}], "chat", True, None, None, None).take_chunk(chunk)
+        Call([{"role": "user", "content": "hi"}], "chat", True, None, None, None).take_chunk(chunk)
 
 
 def test_usage_that_is_not_a_count_is_ignored():
-    from helpdesk.llm import _Call
-
-    call = _Call([{"role": "user", "content": "hi"}], "chat", True, None, None, None)
+    call = Call([{"role": "user", "content": "hi"}], "chat", True, None, None, None)
     chunk = {"choices": [], "usage": {"prompt_tokens": "many", "completion_tokens": 2}}
     assert call.take_chunk(chunk) == "" and call.usage is None
 
@@ -426,7 +419,7 @@ def test_a_loops_async_clients_are_closed_at_server_shutdown(scope_a, llm_config
         sdk = get_llm_client()._clients.async_(LLMSettings.load())
         await get_llm_client().acomplete(QUESTION, purpose="chat")
         assert not sdk.is_closed()
-        await close_async_pools()
+        await get_llm_client().aclose()
         return sdk
 
     assert async_to_sync(run)().is_closed()
@@ -435,12 +428,12 @@ def test_a_loops_async_clients_are_closed_at_server_shutdown(scope_a, llm_config
 def test_a_dropped_async_client_is_closed_once_its_calls_must_be_over(
     scope_a, llm_config, stub, monkeypatch
 ):
-    monkeypatch.setattr(llm, "CLOSE_STALE_CLIENT_AFTER_SECONDS", 0.05)
-    clients = llm._SDKClients()
+    monkeypatch.setattr(sdk, "CLOSE_STALE_CLIENT_AFTER_SECONDS", 0.05)
+    clients = sdk.SDKClients()
 
     async def run() -> AsyncOpenAI:
         first = clients.async_(LLMSettings.load())
-        for number in range(llm.MAX_CACHED_CLIENTS):
+        for number in range(sdk.MAX_CACHED_CLIENTS):
             get_config().set("llm.api_key", f"sk-other-{number}")
             assert clients.async_(LLMSettings.load()) is not first
         assert not first.is_closed()
