@@ -7,7 +7,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from accounts.models import ApiToken, Role, Tenant, User
+from accounts.models import ApiToken, Tenant, User
+from helpdesk.roles import Role
 from helpdesk.tenancy import tenant_scope
 
 PASSWORD = "correct horse battery staple"

@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ApiToken, Role, Tenant, User
+from accounts.models import ApiToken, Tenant, User
 from accounts.services import tenant_initialise
+from helpdesk.roles import Role
 
 
 @admin.register(Tenant)

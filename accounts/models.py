@@ -14,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.roles import ROLE_RANK, Role
+
 
 def new_widget_key() -> str:
     return secrets.token_urlsafe(24)
@@ -45,15 +47,6 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Role(models.TextChoices):
-    TENANT_ADMIN = "tenant_admin", _("Tenant administrator")
-    AGENT = "agent", _("Agent")
-    VIEWER = "viewer", _("Viewer")
-
-
-ROLE_RANK = {Role.VIEWER: 1, Role.AGENT: 2, Role.TENANT_ADMIN: 3}
 
 
 class User(AbstractUser):

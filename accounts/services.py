@@ -15,8 +15,9 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from accounts.hashers import LegacySHA256PasswordHasher
-from accounts.models import ApiToken, Role, Tenant, User
+from accounts.models import ApiToken, Tenant, User
 from helpdesk.config import get_config
+from helpdesk.roles import Role
 from helpdesk.tenancy import tenant_scope
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")

@@ -16,12 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
 from alerts import services
 from alerts.evaluation import evaluate_rule
 from alerts.models import Alert, AlertNotification, AlertRule, Level
 from alerts.registry import Unit, all_metrics
 from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin, rows_in_their_scope
+from helpdesk.roles import Role
 
 
 def metric_choices() -> list[tuple[str, str]]:

@@ -17,7 +17,6 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import Role
 from alerts import selectors, services
 from alerts.models import (
     MAX_WINDOW_MINUTES,
@@ -31,6 +30,7 @@ from alerts.registry import Unit, all_metrics
 from helpdesk.api.fields import IdField
 from helpdesk.api.permissions import IsTenantMember, ReadOrAgent
 from helpdesk.api.views import TenantGenericViewSet, TenantModelViewSet
+from helpdesk.roles import Role
 
 ALERT_ORDERING = ["last_seen_at", "-last_seen_at", "first_seen_at", "-first_seen_at", "level"]
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,11 +20,9 @@ from alerts.models import (
     AlertRule,
     Comparison,
     Level,
-    SchedulerChain,
 )
 from alerts.notifiers import notify_all
 from alerts.registry import Unit, UnknownMetric, get_metric
-from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
 
 logger = logging.getLogger(__name__)
@@ -336,35 +332,3 @@ def alert_resolve(*, alert: Alert, actor: User | None, note: str = "") -> Alert:
     message = note or gettext("The alert %(title)s was resolved.") % {"title": alert.title}
     notify_all(alert=alert, event=AlertNotification.Event.RESOLVED, message=message)
     return alert
-
-
-CHAIN_NAME = "alerts"
-
-
-def chain_is_alive(chain: SchedulerChain | None) -> bool:
-    """A chain that ran (or started) within three intervals is taken as running."""
-    if chain is None:
-        return False
-    interval = timedelta(seconds=get_config().get("alerts.evaluation_interval_seconds"))
-    seen = chain.last_run_at or chain.started_at
-    return timezone.now() - seen < 3 * interval + timedelta(seconds=60)
-
-
-def scheduler_start(*, force: bool = False) -> tuple[bool, str]:
-    """Start the chain unless a live one is running (or always, with force).
-
-    Returns (started, token of the chain now current).
-    """
-    with transaction.atomic():
-        chain = SchedulerChain.objects.select_for_update().filter(name=CHAIN_NAME).first()
-        if not force and chain_is_alive(chain):
-            return False, chain.token
-        token = uuid.uuid4().hex
-        SchedulerChain.objects.update_or_create(
-            name=CHAIN_NAME,
-            defaults={"token": token, "started_at": timezone.now(), "last_run_at": None},
-        )
-    from alerts.tasks import alerts_tick
-
-    alerts_tick.enqueue(token=token)
-    return True, token

@@ -75,13 +75,13 @@ def load_tenant(tenant, rows: list[tuple[str, str, str]]) -> float:
     from django.db import connection
 
     from helpdesk.tenancy import tenant_scope
-    from knowledge import text
+    from knowledge import vocabulary
     from knowledge.services import content_hash
 
     started = time.perf_counter()
     now = "2026-11-27 00:00:00+00"
     with tenant_scope(tenant):
-        segmenter = text.segmenter_for(tenant.pk)
+        segmenter = vocabulary.segmenter_for(tenant.pk)
         buffer = io.StringIO()
         for question, answer, category in rows:
             fields = [
@@ -168,11 +168,11 @@ def explain(tenant, query: str) -> None:
     from django.db import connection, transaction
 
     from helpdesk.tenancy import tenant_scope
-    from knowledge import text
+    from knowledge import vocabulary
     from knowledge.search import _db_tokens, candidate_query_postgresql, query_tokens
 
     with tenant_scope(tenant):
-        tokens = _db_tokens(query_tokens(query, text.segmenter_for(tenant.pk)))
+        tokens = _db_tokens(query_tokens(query, vocabulary.segmenter_for(tenant.pk)))
     sql, params = candidate_query_postgresql(
         tokens, tenant_id=tenant.pk, limit=30, verified_only=False, category=None
     )
@@ -188,7 +188,7 @@ def measure_bm25(tenant, queries: dict[str, list[str]]) -> None:
     from rank_bm25 import BM25Okapi
 
     from helpdesk.tenancy import tenant_scope
-    from knowledge import text
+    from knowledge import vocabulary
     from knowledge.models import KnowledgeEntry
 
     with tenant_scope(tenant):
@@ -203,7 +203,7 @@ def measure_bm25(tenant, queries: dict[str, list[str]]) -> None:
             f"rank-bm25 BM25Okapi over the same tokens, {len(rows):,} entries "
             f"(question counted twice): read {loaded:.1f} s, build {built:.1f} s"
         )
-        segmenter = text.segmenter_for(tenant.pk)
+        segmenter = vocabulary.segmenter_for(tenant.pk)
 
         def rank(query: str) -> list[int]:
             scores = bm25.get_scores(list(dict.fromkeys(segmenter.segment(query))))

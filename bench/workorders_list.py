@@ -101,7 +101,8 @@ def load(total: int, tenants: int, big: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from accounts.models import Role, Tenant, User
+    from accounts.models import Tenant, User
+    from helpdesk.roles import Role
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, skip_checks=True)

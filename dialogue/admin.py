@@ -10,10 +10,10 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role as UserRole
 from dialogue import services
 from dialogue.models import ChatSession, Message, SessionStatus, WorkOrderSuggestion
 from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin
+from helpdesk.roles import Role as UserRole
 
 
 class MessageInline(ReadOnlyTenantInline):

@@ -20,12 +20,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from dialogue.models import ChatSession, HandoffReason
-from dialogue.services import transcript_line
+from dialogue.transcripts import transcript_line
 from helpdesk.tasks import tenant_task
 from llm.choices import Purpose
 from llm.client import get_llm_client
 from llm.errors import LLMError
-from workorders.services import MAX_COMMENT_LENGTH, workorder_comment
+from workorders.rules import MAX_COMMENT_LENGTH
+from workorders.services import workorder_comment
 
 logger = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dialogue.handoff_summary import handoff_summary_schedule
 from dialogue.models import (
     ChatSession,
     EndReason,
@@ -19,16 +20,9 @@ from dialogue.models import (
     Role,
     SessionStatus,
 )
+from dialogue.transcripts import transcript
 from helpdesk.config import get_config
 from workorders.services import workorder_comment, workorder_create
-
-TRANSCRIPT_ROLES = {
-    Role.USER: "客户",
-    Role.ASSISTANT: "AI 助手",
-    Role.AGENT: "人工客服",
-    Role.SYSTEM: "系统",
-}
-
 
 DESCRIPTION_LIMIT = 20000
 
@@ -145,15 +139,6 @@ def message_add_answer(
     return answer
 
 
-def transcript_line(message: Message) -> str:
-    stamp = timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M:%S")
-    return f"[{stamp}] {TRANSCRIPT_ROLES[message.role]}：{message.content}"
-
-
-def transcript(session: ChatSession) -> str:
-    return "\n".join(map(transcript_line, session.messages.order_by("created_at", "id")))
-
-
 def _summary(session: ChatSession, reason: str) -> str:
     questions = list(
         session.messages.filter(role=Role.USER)
@@ -188,9 +173,6 @@ def session_handoff(*, session: ChatSession, reason: str, actor: Any = None) -> 
     committed, a background task adds the LLM's summary (dialogue.handoff_summary).
     Idempotent: a session already handed off keeps its work order.
     """
-    # Imported here: dialogue.handoff_summary imports this module.
-    from dialogue.handoff_summary import handoff_summary_schedule
-
     with transaction.atomic():
         session = ChatSession.objects.select_for_update().get(pk=session.pk)
         if session.status == SessionStatus.ENDED:

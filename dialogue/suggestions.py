@@ -21,7 +21,7 @@ from dialogue.pipeline import cited_entry_ids, entry_text
 from helpdesk.config import get_config
 from knowledge.search import search
 from knowledge.services import entry_create
-from knowledge.text import similarity
+from knowledge.vocabulary import similarity
 from llm.client import get_llm_client
 from llm.errors import LLMError
 from workorders.services import workorder_add_event

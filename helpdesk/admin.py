@@ -20,8 +20,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, Tenant
-from helpdesk.tenancy import current_tenant_or_none, tenant_scope
+from helpdesk.roles import Role
+from helpdesk.tenancy import current_tenant_or_none, tenant_model, tenant_scope
 
 admin.site.site_header = _("Helpdesk administration")
 admin.site.site_title = _("Helpdesk")
@@ -43,7 +43,7 @@ def ids_in_their_scope(queryset: QuerySet) -> Iterator[list[int]]:
     ids_by_tenant: dict[int, list[int]] = {}
     for pk, tenant_id in queryset.order_by("pk").values_list("pk", "tenant_id"):
         ids_by_tenant.setdefault(tenant_id, []).append(pk)
-    tenants = Tenant.objects.in_bulk(ids_by_tenant)
+    tenants = tenant_model().objects.in_bulk(ids_by_tenant)
     for tenant_id, ids in ids_by_tenant.items():
         with tenant_scope(tenants[tenant_id]):
             yield ids

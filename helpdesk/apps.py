@@ -7,4 +7,5 @@ class HelpdeskConfig(AppConfig):
     verbose_name = _("Helpdesk")
 
     def ready(self) -> None:
-        from helpdesk import checks  # noqa: F401  (registers the system checks)
+        # lazy: the checks read the models, which are ready only now (registers them).
+        from helpdesk import checks  # noqa: F401

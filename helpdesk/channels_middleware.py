@@ -4,7 +4,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 
 from helpdesk.middleware import tenant_of
-from helpdesk.tenancy import _active_tenant
+from helpdesk.tenancy import entered_scope
 
 
 class TenantScopeMiddleware(BaseMiddleware):
@@ -19,8 +19,5 @@ class TenantScopeMiddleware(BaseMiddleware):
         if tenant is None and "user" in scope:
             tenant = await database_sync_to_async(tenant_of)(scope["user"])
         scope = dict(scope, tenant=tenant)
-        token = _active_tenant.set(tenant)
-        try:
+        with entered_scope(tenant):
             return await super().__call__(scope, receive, send)
-        finally:
-            _active_tenant.reset(token)

@@ -5,14 +5,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from helpdesk.tenancy import tenant_scope
+from helpdesk.tenancy import tenant_model, tenant_scope
 
 
 def active_tenant(slug: str):
     """The active tenant with this slug, or a CommandError that says what is wrong."""
-    from accounts.models import Tenant
-
-    tenant = Tenant.objects.filter(slug=slug).first()
+    tenant = tenant_model().objects.filter(slug=slug).first()
     if tenant is None:
         raise CommandError(f"No tenant with slug {slug!r}.")
     if not tenant.is_active:

@@ -3,7 +3,7 @@
 import logging
 import os
 
-from helpdesk.config import SECRET_MASK
+from helpdesk.config import SECRET_MASK, get_config
 
 
 class RedactSecretsFilter(logging.Filter):
@@ -33,8 +33,6 @@ def _redacted(text: str, secrets: list[str]) -> str:
 
 def _secret_values() -> list[str]:
     try:
-        from helpdesk.config import get_config
-
         config = get_config()
         values = [config.get(k.key) for k in config.declarations() if k.secret]
     except Exception:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from helpdesk.tenancy import _active_tenant
+from helpdesk.tenancy import entered_scope
 
 
 def tenant_of(user) -> object | None:
@@ -32,8 +32,5 @@ class TenantScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _active_tenant.set(tenant_of(request.user))
-        try:
+        with entered_scope(tenant_of(request.user)):
             return self.get_response(request)
-        finally:
-            _active_tenant.reset(token)

@@ -1,3 +1,3 @@
-"""WebSocket routes; each app appends its own consumers here."""
+"""WebSocket routes of the ASGI application (helpdesk.asgi)."""
 
 websocket_urlpatterns: list = []

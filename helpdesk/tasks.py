@@ -13,18 +13,16 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from helpdesk.tenancy import TenantScopeError, tenant_scope
+from helpdesk.tenancy import TenantScopeError, tenant_model, tenant_scope
 
 
 def tenant_task[**P, R](func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from accounts.models import Tenant
-
         tenant_id: Any = kwargs.get("tenant_id")
         if tenant_id is None:
             raise TenantScopeError(f"Task {func.__qualname__} was enqueued without tenant_id.")
-        tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+        tenant = tenant_model().objects.filter(pk=tenant_id, is_active=True).first()
         if tenant is None:
             raise TenantScopeError(f"Tenant {tenant_id} does not exist or is inactive.")
         with tenant_scope(tenant):

@@ -5,6 +5,10 @@ code, threads started through asgiref and background tasks alike. Every entry
 point enters `tenant_scope(tenant)` once; everything below it reads
 `TenantOwnedModel.objects`, which refuses to run without a scope.
 
+Entry points that resolve a tenant (or find none) use `entered_scope(tenant_or_none)`,
+or `enter_scope` / `leave_scope` where the scope opens and closes in different methods
+(DRF views): with None, every tenant-owned query fails closed.
+
 Crossing tenants has exactly one spelling: the `all_tenants` manager. Grep for
 it to find every place that does.
 """
@@ -13,15 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from accounts.models import Tenant
+
+TENANT_MODEL = "accounts.Tenant"
 
 _active_tenant: ContextVar[Tenant | None] = ContextVar("helpdesk_active_tenant", default=None)
 _describing_schema: ContextVar[bool] = ContextVar("helpdesk_describing_schema", default=False)
@@ -55,6 +62,36 @@ def tenant_scope(tenant: Tenant) -> Iterator[Tenant]:
         yield tenant
     finally:
         _active_tenant.reset(token)
+
+
+def enter_scope(tenant: Tenant | None) -> Token:
+    """Make `tenant` the active tenant, or none (fail closed) for None, until `leave_scope`.
+
+    For entry points: the tenant comes from the request's user, a visitor token or the
+    connection, and may be missing.
+    """
+    if tenant is not None and getattr(tenant, "pk", None) is None:
+        raise TenantScopeError("enter_scope() needs a saved tenant or None.")
+    return _active_tenant.set(tenant)
+
+
+def leave_scope(token: Token) -> None:
+    _active_tenant.reset(token)
+
+
+@contextmanager
+def entered_scope(tenant: Tenant | None) -> Iterator[None]:
+    """`enter_scope` for the enclosed block."""
+    token = enter_scope(tenant)
+    try:
+        yield
+    finally:
+        leave_scope(token)
+
+
+def tenant_model() -> type[Tenant]:
+    """The Tenant model, without importing its app (the project package imports none)."""
+    return apps.get_model(TENANT_MODEL)
 
 
 def current_tenant() -> Tenant:
@@ -111,7 +148,7 @@ class TenantOwnedModel(models.Model):
     """Abstract base of every model that belongs to a tenant."""
 
     tenant = models.ForeignKey(
-        "accounts.Tenant",
+        TENANT_MODEL,
         on_delete=models.CASCADE,
         related_name="+",
         editable=False,

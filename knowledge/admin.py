@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from helpdesk.admin import TenantScopedAdmin, ids_in_their_scope
 from helpdesk.tenancy import current_tenant, current_tenant_or_none
-from knowledge import importing, services
+from knowledge import entries, importing, services
 from knowledge.models import CustomWord, ImportJob, KnowledgeEntry, SynonymGroup
 from knowledge.search import search
 from knowledge.tasks import run_import
@@ -25,7 +25,7 @@ class KnowledgeEntryForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         try:
-            services.build_entry(
+            entries.build_entry(
                 question=data.get("question", ""),
                 answer=data.get("answer", ""),
                 category=data.get("category", ""),

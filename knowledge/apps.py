@@ -7,6 +7,7 @@ class KnowledgeConfig(AppConfig):
     verbose_name = _("Knowledge base")
 
     def ready(self) -> None:
+        # lazy: the signal handlers need the models, which are ready only now.
         from knowledge.search_cache import connect_signals
 
         connect_signals()

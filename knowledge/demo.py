@@ -6,7 +6,7 @@ tenant searches the way the evaluation measures.
 
 from __future__ import annotations
 
-from knowledge import services
+from knowledge import entries, services
 from knowledge.evaluation.run import load_dataset
 from knowledge.models import CustomWord, KnowledgeEntry, SynonymGroup
 
@@ -20,7 +20,7 @@ def seed(tenant) -> str:
     existing = set(KnowledgeEntry.objects.values_list("content_hash", flat=True))
     created = 0
     for number, item in enumerate(dataset["entries"]):
-        if services.content_hash(item["question"], item["answer"]) in existing:
+        if entries.content_hash(item["question"], item["answer"]) in existing:
             continue
         services.entry_create(
             question=item["question"],

@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 from helpdesk.config import get_config
 from helpdesk.spreadsheets import spreadsheet_response
 from helpdesk.tenancy import current_tenant
-from knowledge import services, text
-from knowledge.models import ImportJob, KnowledgeEntry
+from knowledge import vocabulary
+from knowledge.entries import build_entry
+from knowledge.models import QUESTION_MAX, ImportJob, KnowledgeEntry
 from knowledge.search_cache import knowledge_changed
 
 QA_EXTENSIONS = {".csv", ".xlsx"}
@@ -226,7 +227,7 @@ def parse_document(file_name: str, content: bytes, *, max_chars: int) -> list[It
         if body:
             first = _SENTENCE_END_RE.split(body)[0][:100]
             question = f"{title} · {heading}" if heading else f"{title} · {first}"
-            items.append(Item(len(items) + 1, question[: services.QUESTION_MAX], body))
+            items.append(Item(len(items) + 1, question[:QUESTION_MAX], body))
         passage = ""
 
     for is_heading, line in blocks:
@@ -310,13 +311,13 @@ def import_run(*, job_id: int) -> str:
     source = KnowledgeEntry.Source.IMPORT
     if job.kind == ImportJob.Kind.DOCUMENT:
         source = KnowledgeEntry.Source.DOCUMENT
-    segmenter = text.segmenter_for(current_tenant().pk)
+    segmenter = vocabulary.segmenter_for(current_tenant().pk)
     entries: list[KnowledgeEntry] = []
     errors: list[dict] = []
     for index, item in enumerate(items, start=1):
         try:
             entries.append(
-                services.build_entry(
+                build_entry(
                     question=item.question,
                     answer=item.answer,
                     category=item.category,

@@ -26,7 +26,7 @@ from django.db import DatabaseError, connection, transaction
 from helpdesk.config import get_config
 from helpdesk.db import select_columns
 from helpdesk.tenancy import current_tenant
-from knowledge import text
+from knowledge import text, vocabulary
 from knowledge.models import FTS_TABLE, KnowledgeEntry
 
 logger = logging.getLogger(__name__)
@@ -249,7 +249,7 @@ def search(
     """Entries of the active tenant that answer `query`, best first. Never raises on odd input."""
     tenant = current_tenant()
     # One segmenter for the whole search: finding it reads the vocabulary version (Redis).
-    segmenter = text.segmenter_for(tenant.pk)
+    segmenter = vocabulary.segmenter_for(tenant.pk)
     tokens = query_tokens(query, segmenter)
     if not tokens:
         return []

@@ -7,7 +7,6 @@ segmented text, which the database indexes.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -19,114 +18,19 @@ from django.utils.translation import gettext as _
 
 from helpdesk.config import get_config
 from helpdesk.tenancy import current_tenant
-from knowledge import text
-from knowledge.models import ANSWER_MAX, QUESTION_MAX, CustomWord, KnowledgeEntry, SynonymGroup
+from knowledge import text, vocabulary
+from knowledge.entries import build_entry, clean_category, clean_tags, clean_text, index_fields
+from knowledge.models import QUESTION_MAX, CustomWord, KnowledgeEntry, SynonymGroup
+from knowledge.search import search
 from knowledge.search_cache import knowledge_changed
+from knowledge.tasks import reindex_tenant
 from knowledge.vocabulary import forget_vocabulary_version
+from workorders.models import WorkOrder
 
-MAX_TAGS = 20
-MAX_TAG_CHARS = 32
 MAX_BULK_IDS = 500
 MAX_SYNONYM_TERMS = 30
 
 EDITABLE_FIELDS = ("question", "answer", "category", "tags", "is_active")
-
-
-def content_hash(question: str, answer: str) -> str:
-    normalised = (
-        " ".join(text.normalise(question).split()) + "\n" + " ".join(text.normalise(answer).split())
-    )
-    return hashlib.sha256(normalised.encode()).hexdigest()
-
-
-def _clean_tags(tags: Iterable[Any]) -> list[str]:
-    if isinstance(tags, str) or not isinstance(tags, Iterable):
-        raise ValidationError({"tags": _("Tags must be a list of strings.")})
-    cleaned: list[str] = []
-    for tag in tags:
-        if not isinstance(tag, str):
-            raise ValidationError({"tags": _("Tags must be a list of strings.")})
-        tag = tag.strip()
-        if len(tag) > MAX_TAG_CHARS:
-            raise ValidationError(
-                {"tags": _("A tag has at most %(n)d characters.") % {"n": MAX_TAG_CHARS}}
-            )
-        if tag and tag not in cleaned:
-            cleaned.append(tag)
-    if len(cleaned) > MAX_TAGS:
-        raise ValidationError({"tags": _("At most %(n)d tags.") % {"n": MAX_TAGS}})
-    return cleaned
-
-
-def _clean_text(question: str, answer: str) -> tuple[str, str]:
-    errors = {}
-    question = (question or "").strip()
-    answer = (answer or "").strip()
-    if not question:
-        errors["question"] = _("The question may not be blank.")
-    elif len(question) > QUESTION_MAX:
-        errors["question"] = _("The question has at most %(n)d characters.") % {"n": QUESTION_MAX}
-    if not answer:
-        errors["answer"] = _("The answer may not be blank.")
-    elif len(answer) > ANSWER_MAX:
-        errors["answer"] = _("The answer has at most %(n)d characters.") % {"n": ANSWER_MAX}
-    if errors:
-        raise ValidationError(errors)
-    return question, answer
-
-
-def _clean_category(category: str | None) -> str:
-    category = (category or "").strip()
-    if len(category) > 64:
-        raise ValidationError({"category": _("The category has at most 64 characters.")})
-    return category
-
-
-def index_fields(entry: KnowledgeEntry, segmenter: text.Segmenter | None = None) -> None:
-    """Fill the segmented columns and the content hash from question and answer."""
-    segmenter = segmenter or text.segmenter_for(current_tenant().pk)
-    entry.question_tokens = " ".join(segmenter.segment(entry.question))
-    entry.answer_tokens = " ".join(segmenter.segment(entry.answer))
-    entry.content_hash = content_hash(entry.question, entry.answer)
-
-
-def build_entry(
-    *,
-    question: str,
-    answer: str,
-    category: str = "",
-    tags: Sequence[str] = (),
-    source: str = KnowledgeEntry.Source.MANUAL,
-    actor=None,
-    verified: bool = False,
-    work_order=None,
-    source_document: str = "",
-    source_position: int | None = None,
-    segmenter: text.Segmenter | None = None,
-) -> KnowledgeEntry:
-    """A validated, indexed, unsaved entry (imports save many at once)."""
-    question, answer = _clean_text(question, answer)
-    category = _clean_category(category)
-    if source not in KnowledgeEntry.Source.values:
-        raise ValidationError({"source": _("Unknown source.")})
-    entry = KnowledgeEntry(
-        question=question,
-        answer=answer,
-        category=category,
-        tags=_clean_tags(tags),
-        source=source,
-        source_document=source_document[:255],
-        source_position=source_position,
-        work_order=work_order,
-        created_by=actor,
-        updated_by=actor,
-    )
-    if verified:
-        entry.verified = True
-        entry.verified_by = actor
-        entry.verified_at = timezone.now()
-    index_fields(entry, segmenter)
-    return entry
 
 
 @transaction.atomic
@@ -166,15 +70,15 @@ def entry_update(*, entry: KnowledgeEntry, actor=None, **changes: Any) -> Knowle
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
     entry = KnowledgeEntry.objects.select_for_update().get(pk=entry.pk)
-    question, answer = _clean_text(
+    question, answer = clean_text(
         changes.get("question", entry.question), changes.get("answer", entry.answer)
     )
     text_changed = (question, answer) != (entry.question, entry.answer)
     entry.question, entry.answer = question, answer
     if "category" in changes:
-        entry.category = _clean_category(changes["category"])
+        entry.category = clean_category(changes["category"])
     if "tags" in changes:
-        entry.tags = _clean_tags(changes["tags"])
+        entry.tags = clean_tags(changes["tags"])
     if "is_active" in changes:
         entry.is_active = bool(changes["is_active"])
     if text_changed:
@@ -267,10 +171,8 @@ def entries_record_usage(*, entry_ids: Iterable[int]) -> int:
 
 def find_duplicate(question: str, answer: str = "") -> tuple[KnowledgeEntry, float] | None:
     """The most similar active entry at or above the duplicate threshold, if any."""
-    from knowledge.search import search
-
     threshold = get_config().get("knowledge.duplicate_threshold")
-    probe = text.segment(question)
+    probe = vocabulary.segment(question)
     best: tuple[KnowledgeEntry, float] | None = None
     for hit in search(question, limit=5):
         similarity = text.weighted_cosine(probe, hit.entry.question_tokens.split())
@@ -286,8 +188,6 @@ def entry_create_from_workorder(*, work_order, actor, verified: bool = False) ->
     The title (and description) become the question, the resolution the answer.
     Refused when the work order already has an entry or a near-duplicate exists.
     """
-    from workorders.models import WorkOrder
-
     if work_order.status not in (WorkOrder.Status.RESOLVED, WorkOrder.Status.CLOSED):
         raise ValidationError(
             {"work_order": _("Only a resolved or closed work order can become an entry.")}
@@ -332,8 +232,6 @@ def entry_create_from_workorder(*, work_order, actor, verified: bool = False) ->
 
 def vocabulary_changed() -> None:
     """Re-index the tenant after its words or synonym groups changed (the admin edits them)."""
-    from knowledge.tasks import reindex_tenant
-
     tenant = current_tenant()
     forget_vocabulary_version(tenant.pk)
     transaction.on_commit(lambda: reindex_tenant.enqueue(tenant_id=tenant.pk))
@@ -367,27 +265,3 @@ def vocabulary_replace(
     SynonymGroup.objects.bulk_create(SynonymGroup(terms=t) for t in clean_groups)
     vocabulary_changed()
     return len(clean_words), len(clean_groups)
-
-
-@transaction.atomic
-def tenant_reindex(*, batch_size: int = 500) -> int:
-    """Re-segment every entry of the active tenant with its current vocabulary."""
-    tenant = current_tenant()
-    forget_vocabulary_version(tenant.pk)
-    knowledge_changed(tenant.pk)
-    segmenter = text.segmenter_for(tenant.pk)
-    count = 0
-    batch: list[KnowledgeEntry] = []
-    for entry in KnowledgeEntry.objects.only("id", "tenant_id", "question", "answer").iterator(
-        chunk_size=batch_size
-    ):
-        index_fields(entry, segmenter)
-        batch.append(entry)
-        if len(batch) >= batch_size:
-            count += len(batch)
-            KnowledgeEntry.objects.bulk_update(batch, ["question_tokens", "answer_tokens"])
-            batch = []
-    if batch:
-        count += len(batch)
-        KnowledgeEntry.objects.bulk_update(batch, ["question_tokens", "answer_tokens"])
-    return count

@@ -3,20 +3,18 @@
 from django.tasks import task
 
 from helpdesk.tasks import tenant_task
+from knowledge.entries import tenant_reindex
+from knowledge.importing import import_run
 
 
 @task()
 @tenant_task
 def reindex_tenant(*, tenant_id: int) -> int:
     """Re-segment the tenant's entries after its dictionary or synonyms changed."""
-    from knowledge.services import tenant_reindex
-
     return tenant_reindex()
 
 
 @task()
 @tenant_task
 def run_import(*, tenant_id: int, job_id: int) -> str:
-    from knowledge.importing import import_run
-
     return import_run(job_id=job_id)

@@ -5,9 +5,8 @@ Text is normalised (NFKC, lower case), segmented with rjieba in search mode
 term of its synonym group. The same function runs when an entry is written
 and when a query arrives, so both sides meet on the same tokens.
 
-Each tenant may add words and synonym groups. A tenant without any uses the
-shared default segmenter; one with a vocabulary gets its own segmenter, built
-once per process and rebuilt when the vocabulary version in the cache changes.
+Each tenant may add words and synonym groups (`knowledge.vocabulary` builds a
+tenant's segmenter from them); this module knows nothing of tenants.
 """
 
 from __future__ import annotations
@@ -121,46 +120,16 @@ class Segmenter:
 
 
 _default_segmenter: Segmenter | None = None
-_tenant_segmenters: dict[int, tuple[str, Segmenter]] = {}
 _lock = threading.Lock()
 
 
 def default_segmenter() -> Segmenter:
+    """The segmenter of tenants without a vocabulary of their own."""
     global _default_segmenter
     with _lock:
         if _default_segmenter is None:
             _default_segmenter = Segmenter()
         return _default_segmenter
-
-
-def segmenter_for(tenant_id: int | None) -> Segmenter:
-    """The segmenter of a tenant, rebuilt when its vocabulary version changes."""
-    if tenant_id is None:
-        return default_segmenter()
-    from knowledge.vocabulary import load_vocabulary, vocabulary_version
-
-    version = vocabulary_version(tenant_id)
-    if version == "empty":
-        return default_segmenter()
-    cached = _tenant_segmenters.get(tenant_id)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    segmenter = Segmenter(load_vocabulary(tenant_id))
-    with _lock:
-        _tenant_segmenters[tenant_id] = (version, segmenter)
-    return segmenter
-
-
-def _active_segmenter() -> Segmenter:
-    from helpdesk.tenancy import current_tenant_or_none
-
-    tenant = current_tenant_or_none()
-    return segmenter_for(tenant.pk if tenant is not None else None)
-
-
-def segment(text: str) -> list[str]:
-    """Index tokens of `text` with the active tenant's dictionary and synonyms."""
-    return _active_segmenter().segment(text)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -181,11 +150,6 @@ def weighted_cosine(a: Iterable[str], b: Iterable[str]) -> float:
     na = math.sqrt(sum((token_weight(t) * n) ** 2 for t, n in ca.items()))
     nb = math.sqrt(sum((token_weight(t) * n) ** 2 for t, n in cb.items()))
     return dot / (na * nb)
-
-
-def similarity(a: str, b: str) -> float:
-    """Similarity 0..1 of two texts on their segmented tokens (weighted cosine)."""
-    return weighted_cosine(segment(a), segment(b))
 
 
 def coverage(query: Sequence[str], tokens: set[str]) -> float:

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from knowledge.api import KnowledgeEntryViewSet, KnowledgeImportViewSet
+from knowledge.api.views import KnowledgeEntryViewSet, KnowledgeImportViewSet
 
 router = SimpleRouter()
 router.register("knowledge/imports", KnowledgeImportViewSet, basename="knowledge-import")

@@ -16,10 +16,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
 from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin, rows_in_their_scope
+from helpdesk.roles import Role
 from helpdesk.tenancy import current_tenant_or_none
-from workorders import exporting, selectors, services
+from workorders import exporting, rules, selectors, services
 from workorders.models import WorkOrder, WorkOrderEvent
 
 Status = WorkOrder.Status
@@ -71,7 +71,7 @@ class WorkOrderForm(forms.ModelForm):
     new_comment = forms.CharField(
         label=_("New comment"),
         required=False,
-        max_length=services.MAX_COMMENT_LENGTH,
+        max_length=rules.MAX_COMMENT_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     comment_is_reply = forms.BooleanField(
@@ -107,7 +107,7 @@ class WorkOrderForm(forms.ModelForm):
             current = self.instance.status if self.instance.pk else Status.OPEN
             allowed = {current}
             if self.instance.pk:
-                allowed.update(services.allowed_transitions(current))
+                allowed.update(rules.allowed_transitions(current))
             self.fields["status"].choices = [c for c in Status.choices if c[0] in allowed]
 
 
@@ -214,7 +214,7 @@ class WorkOrderAdmin(TenantScopedAdmin):
             else:
                 created = services.workorder_create(
                     actor=request.user,
-                    **{k: v for k, v in form.cleaned_data.items() if k in services.CREATE_FIELDS},
+                    **{k: v for k, v in form.cleaned_data.items() if k in rules.CREATE_FIELDS},
                 )
                 obj.pk = created.pk
                 obj.refresh_from_db()

@@ -24,8 +24,9 @@ from accounts.models import User
 from helpdesk.config import get_config
 from helpdesk.tenancy import current_tenant
 from workorders.models import WorkOrder
+from workorders.rules import check_extra
 from workorders.selectors import assignable_users
-from workorders.services import check_extra, workorders_import
+from workorders.services import workorders_import
 
 # Field -> accepted column headers. The first header is the one the template uses.
 COLUMNS: dict[str, tuple[str, ...]] = {

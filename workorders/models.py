@@ -195,7 +195,7 @@ class WorkOrderEvent(TenantOwnedModel):
 
 
 class WorkOrderCounter(TenantOwnedModel):
-    """Last number handed out per tenant and day (see services.allocate_numbers)."""
+    """Last number handed out per tenant and day (see rules.allocate_numbers)."""
 
     day = models.DateField(_("day"))
     last_value = models.PositiveIntegerField(_("last value"), default=0)

@@ -10,7 +10,8 @@ from django.db import connection
 from django.db.models import BooleanField, Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
-from accounts.models import Role, User
+from accounts.models import User
+from helpdesk.roles import Role
 from helpdesk.tenancy import current_tenant
 from workorders.models import WorkOrder, WorkOrderEvent
 

@@ -6,125 +6,41 @@ ValidationError with a dict of fields; the API turns it into a 400.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, User
-from helpdesk.config import get_config
-from helpdesk.tenancy import current_tenant
-from workorders.models import WorkOrder, WorkOrderCounter, WorkOrderEvent
+from accounts.models import User
+from workorders.models import WorkOrder, WorkOrderEvent
+from workorders.rules import (
+    MAX_BULK_IDS,
+    MAX_COMMENT_LENGTH,
+    MAX_NOTE_LENGTH,
+    UPDATABLE_FIELDS,
+    allocate_numbers,
+    allowed_transitions,
+    check_assignee,
+    check_extra,
+    due_at_for,
+)
+from workorders.timeline import (
+    assignee_snapshot,
+    created_snapshot,
+    event_actor,
+    json_value,
+    record_event,
+)
 
 logger = logging.getLogger(__name__)
 
 Status = WorkOrder.Status
 Kind = WorkOrderEvent.Kind
-
-# The one status model of the product. Reopening (resolved/closed -> open) is allowed.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    Status.OPEN: (Status.IN_PROGRESS, Status.PENDING, Status.RESOLVED, Status.CLOSED),
-    Status.IN_PROGRESS: (Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED),
-    Status.PENDING: (Status.OPEN, Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED),
-    Status.RESOLVED: (Status.OPEN, Status.CLOSED),
-    Status.CLOSED: (Status.OPEN,),
-}
-
-# What a person fills in when creating a work order (the API and the admin form), in form order.
-CREATE_FIELDS = (
-    "title",
-    "description",
-    "category",
-    "priority",
-    "assignee",
-    "requester_name",
-    "requester_contact",
-    "requester_external_id",
-    "vin",
-    "module",
-    "region",
-    "extra",
-    "due_at",
-)
-# Fields workorder_update changes directly; `status` and `assignee` go through their own rules.
-UPDATABLE_FIELDS = frozenset(CREATE_FIELDS) - {"assignee"} | {"resolution", "satisfaction"}
-MAX_COMMENT_LENGTH = 10000
-MAX_NOTE_LENGTH = 2000
-MAX_EXTRA_JSON_LENGTH = 20000
-MAX_BULK_IDS = 500
-
-
-def allowed_transitions(status: str) -> tuple[str, ...]:
-    return TRANSITIONS.get(status, ())
-
-
-def sla_hours(priority: str) -> float:
-    """Hours from creation to due time, from the ConfigService, per priority."""
-    config = get_config()
-    defaults = config.declaration("workorders.sla_hours").default
-    value = (config.get("workorders.sla_hours") or {}).get(priority, defaults.get(priority))
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        logger.warning("workorders.sla_hours[%s]=%r is not a positive number", priority, value)
-        value = defaults.get(priority, defaults[WorkOrder.Priority.MEDIUM])
-    return float(value)
-
-
-def due_at_for(*, priority: str, start: datetime) -> datetime:
-    return start + timedelta(hours=sla_hours(priority))
-
-
-def allocate_numbers(*, count: int = 1, day: date | None = None) -> list[str]:
-    """Reserve `count` consecutive numbers of the active tenant for `day`.
-
-    One atomic upsert on the counter row: concurrent creators never get the same
-    number, and the row stays locked until the caller's transaction ends, so a
-    rolled-back creation leaves no gap.
-    """
-    tenant = current_tenant()
-    day = day or timezone.localdate()
-    quote = connection.ops.quote_name
-    table = quote(WorkOrderCounter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({quote('tenant_id')}, {quote('day')}, {quote('last_value')}) "
-            f"VALUES (%s, %s, %s) ON CONFLICT ({quote('tenant_id')}, {quote('day')}) "
-            f"DO UPDATE SET {quote('last_value')} = {table}.{quote('last_value')} + %s "
-            f"RETURNING {quote('last_value')}",
-            [tenant.pk, day.isoformat(), count, count],
-        )
-        last = cursor.fetchone()[0]
-    prefix = get_config().get("workorders.number_prefix")
-    return [f"{prefix}-{day:%Y%m%d}-{n:04d}" for n in range(last - count + 1, last + 1)]
-
-
-def check_assignee(assignee: User | None) -> None:
-    """The assignee is an active agent (or tenant admin) of the active tenant."""
-    if assignee is None:
-        return
-    if assignee.tenant_id != current_tenant().pk:
-        raise ValidationError({"assignee": _("The assignee must be a user of this tenant.")})
-    if not assignee.has_role(Role.AGENT):
-        raise ValidationError(
-            {"assignee": _("The assignee must be an active agent or tenant administrator.")}
-        )
-
-
-def check_extra(extra: Any) -> None:
-    if not isinstance(extra, dict):
-        raise ValidationError({"extra": _("Extra attributes must be a JSON object.")})
-    if len(json.dumps(extra, ensure_ascii=False, default=str)) > MAX_EXTRA_JSON_LENGTH:
-        raise ValidationError(
-            {
-                "extra": _("Extra attributes are too large (at most %(n)d characters).")
-                % {"n": MAX_EXTRA_JSON_LENGTH}
-            }
-        )
 
 
 def _validate(work_order: WorkOrder) -> None:
@@ -135,57 +51,6 @@ def _validate(work_order: WorkOrder) -> None:
 
 def _clean_text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, User):
-        return value.pk
-    return value
-
-
-def _assignee_snapshot(user: User | None) -> dict[str, Any]:
-    if user is None:
-        return {"assignee": None, "assignee_name": ""}
-    return {"assignee": user.pk, "assignee_name": user.get_full_name() or user.username}
-
-
-def _event_actor(actor: User | None) -> User | None:
-    """The user an event records: nobody for anonymous or system changes."""
-    return actor if actor is not None and actor.is_authenticated else None
-
-
-def _created_snapshot(work_order: WorkOrder) -> dict[str, Any]:
-    """The `after` of a work order's CREATED event."""
-    return {
-        "number": work_order.number,
-        "status": work_order.status,
-        "priority": work_order.priority,
-        "source": work_order.source,
-        **_assignee_snapshot(work_order.assignee),
-    }
-
-
-def _event(
-    work_order: WorkOrder,
-    *,
-    kind: str,
-    actor: User | None,
-    body: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
-    internal: bool = False,
-) -> WorkOrderEvent:
-    return WorkOrderEvent.objects.create(
-        work_order=work_order,
-        kind=kind,
-        actor=_event_actor(actor),
-        body=body,
-        before=before,
-        after=after,
-        internal=internal,
-    )
 
 
 def _lock(work_order: WorkOrder) -> None:
@@ -243,7 +108,7 @@ def workorder_create(
     with transaction.atomic():
         work_order.number = allocate_numbers(count=1)[0]
         work_order.save(force_insert=True)
-        _event(work_order, kind=Kind.CREATED, actor=actor, after=_created_snapshot(work_order))
+        record_event(work_order, kind=Kind.CREATED, actor=actor, after=created_snapshot(work_order))
     return work_order
 
 
@@ -266,20 +131,20 @@ def workorder_update(*, work_order: WorkOrder, actor: User | None, **fields: Any
             if name == "vin" and isinstance(value, str):
                 value = value.upper()
             if value != getattr(work_order, name):
-                before[name] = _json_value(getattr(work_order, name))
-                after[name] = _json_value(value)
+                before[name] = json_value(getattr(work_order, name))
+                after[name] = json_value(value)
                 setattr(work_order, name, value)
         if "priority" in after and "due_at" not in fields:
             new_due = due_at_for(priority=work_order.priority, start=work_order.created_at)
-            before["due_at"] = _json_value(work_order.due_at)
-            after["due_at"] = _json_value(new_due)
+            before["due_at"] = json_value(work_order.due_at)
+            after["due_at"] = json_value(new_due)
             work_order.due_at = new_due
         if after:
             _validate(work_order)
             work_order.save(update_fields=[*after, "updated_at"])
             resolution = {"resolution": after.pop("resolution")} if "resolution" in after else None
             if resolution:
-                _event(
+                record_event(
                     work_order,
                     kind=Kind.RESOLUTION_SET,
                     actor=actor,
@@ -287,7 +152,7 @@ def workorder_update(*, work_order: WorkOrder, actor: User | None, **fields: Any
                     after=resolution,
                 )
             if after:
-                _event(work_order, kind=Kind.UPDATED, actor=actor, before=before, after=after)
+                record_event(work_order, kind=Kind.UPDATED, actor=actor, before=before, after=after)
         if assign:
             _assign(work_order, assignee=assignee, actor=actor)
         if status is not None and status != work_order.status:
@@ -333,7 +198,7 @@ def _transition(work_order: WorkOrder, *, status: str, actor: User | None, note:
     previous = work_order.status
     _apply_status(work_order, status, timezone.now())
     work_order.save(update_fields=["status", "resolved_at", "closed_at", "due_at", "updated_at"])
-    _event(
+    record_event(
         work_order,
         kind=Kind.STATUS_CHANGED,
         actor=actor,
@@ -360,12 +225,12 @@ def _assign(work_order: WorkOrder, *, assignee: User | None, actor: User | None)
     previous = work_order.assignee
     work_order.assignee = assignee
     work_order.save(update_fields=["assignee", "updated_at"])
-    _event(
+    record_event(
         work_order,
         kind=Kind.ASSIGNED,
         actor=actor,
-        before=_assignee_snapshot(previous),
-        after=_assignee_snapshot(assignee),
+        before=assignee_snapshot(previous),
+        after=assignee_snapshot(assignee),
     )
 
 
@@ -387,7 +252,9 @@ def workorder_comment(
     if not body:
         raise ValidationError({"body": _("This field may not be blank.")})
     with transaction.atomic():
-        event = _event(work_order, kind=Kind.COMMENT, actor=actor, body=body, internal=internal)
+        event = record_event(
+            work_order, kind=Kind.COMMENT, actor=actor, body=body, internal=internal
+        )
         WorkOrder.objects.filter(pk=work_order.pk).update(updated_at=timezone.now())
     return event
 
@@ -405,7 +272,9 @@ def workorder_add_event(
     if kind not in Kind.values:
         raise ValidationError({"kind": _("Unknown event kind “%(kind)s”.") % {"kind": kind}})
     with transaction.atomic():
-        return _event(work_order, kind=kind, actor=actor, body=body, before=before, after=after)
+        return record_event(
+            work_order, kind=kind, actor=actor, body=body, before=before, after=after
+        )
 
 
 def workorder_delete(*, work_order: WorkOrder, actor: User | None) -> None:
@@ -485,9 +354,9 @@ def workorders_import(
             WorkOrderEvent(
                 work_order=work_order,
                 kind=Kind.CREATED,
-                actor=_event_actor(actor),
+                actor=event_actor(actor),
                 body=body,
-                after=_created_snapshot(work_order),
+                after=created_snapshot(work_order),
                 created_at=now,
             )
             for work_order in work_orders

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from workorders.api import WorkOrderViewSet
+from workorders.api.views import WorkOrderViewSet
 
 router = SimpleRouter()
 router.register("workorders", WorkOrderViewSet, basename="workorder")

@@ -7,7 +7,8 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from accounts.models import Role, User
+from accounts.models import User
+from helpdesk.roles import Role
 
 OLD_PASSWORD = "旧系统密码-2019"
 

@@ -9,8 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from alerts.models import Alert, SchedulerChain
-from alerts.services import CHAIN_NAME, scheduler_start
-from alerts.tasks import alerts_tick, evaluate_tenant_alerts
+from alerts.tasks import CHAIN_NAME, alerts_tick, evaluate_tenant_alerts, scheduler_start
 from helpdesk.config import get_config
 from helpdesk.tenancy import TenantScopeError, tenant_scope
 

@@ -8,12 +8,12 @@ from asgiref.sync import async_to_sync
 from django.core import signing
 from django.test import AsyncClient
 
-from accounts.models import Role
 from conftest import api_client_for, make_user
 from dialogue.authentication import SALT, issue_visitor_token
 from dialogue.models import ChatSession, Message, SessionStatus
 from dialogue.tests.conftest import visitor_client
 from helpdesk.config import get_config
+from helpdesk.roles import Role
 from helpdesk.tenancy import tenant_scope
 from helpdesk.testing import assert_matches_schema, sse_events
 

@@ -2,7 +2,7 @@
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from accounts.models import Role
+from helpdesk.roles import Role
 
 
 def _member(request) -> bool:

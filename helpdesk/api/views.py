@@ -8,7 +8,7 @@ scope for the rest of the request.
 from rest_framework import generics, viewsets
 from rest_framework.views import APIView
 
-from helpdesk.tenancy import _active_tenant
+from helpdesk.tenancy import enter_scope, leave_scope
 
 
 def request_tenant(request):
@@ -23,12 +23,12 @@ class TenantScopedMixin:
     def perform_authentication(self, request) -> None:
         super().perform_authentication(request)
         request.tenant = request_tenant(request)
-        self._tenant_scope_token = _active_tenant.set(request.tenant)
+        self._tenant_scope_token = enter_scope(request.tenant)
 
     def finalize_response(self, request, response, *args, **kwargs):
         token = getattr(self, "_tenant_scope_token", None)
         if token is not None:
-            _active_tenant.reset(token)
+            leave_scope(token)
             self._tenant_scope_token = None
         return super().finalize_response(request, response, *args, **kwargs)
 

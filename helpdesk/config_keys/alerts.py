@@ -1,4 +1,4 @@
-from helpdesk.config import ConfigKey
+from helpdesk.config_schema import ConfigKey
 
 KEYS = [
     ConfigKey(

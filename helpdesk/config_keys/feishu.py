@@ -1,4 +1,4 @@
-from helpdesk.config import ConfigKey
+from helpdesk.config_schema import ConfigKey
 
 KEYS = [
     ConfigKey("feishu.enabled", bool, False, "Accept messages from Feishu."),

@@ -1,6 +1,6 @@
 from typing import Any
 
-from helpdesk.config import ConfigError, ConfigKey
+from helpdesk.config_schema import ConfigError, ConfigKey
 
 
 class PricesKey(ConfigKey):

@@ -3,7 +3,7 @@
 import pytest
 
 from helpdesk.tenancy import tenant_scope
-from knowledge import services, text
+from knowledge import services, vocabulary
 from knowledge.models import KnowledgeEntry
 from knowledge.search import search
 
@@ -92,16 +92,18 @@ def test_dictionary_and_synonyms_reindex_the_tenant(
     assert search("远控失灵")[0].entry.pk == entry.pk
     with tenant_scope(tenant_b):
         # Tenant B keeps the default segmentation.
-        assert text.segment("远控") != ["远程控制"]
+        assert vocabulary.segment("远控") != ["远程控制"]
 
 
 def test_segment_and_similarity(tenant_a, scope_a):
     services.vocabulary_replace(words=["数字钥匙"], synonyms=[["登录", "登陆", "log in"]])
-    assert "数字钥匙" in text.segment("数字钥匙打不开")
-    assert "登录" in text.segment("App 登陆不上") and "登录" in text.segment("cannot log in")
-    assert text.similarity("如何申请退款", "怎么申请退款？") > 0.8
-    assert text.similarity("如何申请退款", "蓝牙连接失败") == 0.0
-    assert text.similarity("", "退款") == 0.0
+    assert "数字钥匙" in vocabulary.segment("数字钥匙打不开")
+    assert "登录" in vocabulary.segment("App 登陆不上") and "登录" in vocabulary.segment(
+        "cannot log in"
+    )
+    assert vocabulary.similarity("如何申请退款", "怎么申请退款？") > 0.8
+    assert vocabulary.similarity("如何申请退款", "蓝牙连接失败") == 0.0
+    assert vocabulary.similarity("", "退款") == 0.0
 
 
 def test_vocabulary_bad_input_keeps_the_old_one(tenant_a, scope_a):

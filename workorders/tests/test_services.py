@@ -10,7 +10,7 @@ from django.utils import timezone
 from conftest import make_user
 from helpdesk.config import get_config
 from helpdesk.tenancy import TenantScopeError, tenant_scope
-from workorders import services
+from workorders import rules, services
 from workorders.models import WorkOrder, WorkOrderEvent
 
 S = WorkOrder.Status
@@ -150,7 +150,7 @@ def test_update_status_and_assignee_go_through_their_rules(scope_a, agent_a, age
 
 def test_comment_and_event_validation(scope_a, agent_a):
     wo = services.workorder_create(title="x")
-    for body in ("", "   ", "x" * (services.MAX_COMMENT_LENGTH + 1)):
+    for body in ("", "   ", "x" * (rules.MAX_COMMENT_LENGTH + 1)):
         with pytest.raises(ValidationError):
             services.workorder_comment(work_order=wo, actor=agent_a, body=body)
     with pytest.raises(ValidationError):

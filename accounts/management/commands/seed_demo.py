@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
 
-from accounts.models import Role, Tenant, User
+from accounts.models import Tenant, User
 from accounts.services import tenant_create
+from helpdesk.roles import Role
 from helpdesk.tenancy import tenant_scope
 
 DEMO_APPS = ["knowledge", "workorders", "alerts", "dialogue"]

@@ -5,8 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from alerts.services import scheduler_start
-from alerts.tasks import alerts_tick
+from alerts.tasks import alerts_tick, scheduler_start
 
 
 class Command(BaseCommand):

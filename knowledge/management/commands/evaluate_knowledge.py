@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.models import Tenant
 from helpdesk.commands import active_tenant
 from helpdesk.tenancy import tenant_scope
 from knowledge.evaluation.run import DATASET, evaluate, load_dataset, load_into_active_tenant
@@ -30,8 +31,6 @@ class Command(BaseCommand):
         parser.add_argument("--misses", action="store_true", help="List the missed queries.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from accounts.models import Tenant
-
         dataset = load_dataset(Path(options["dataset"]))
         if options["tenant"]:
             with tenant_scope(active_tenant(options["tenant"])), transaction.atomic():

@@ -2,240 +2,40 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from helpdesk.api.fields import IdField
 from helpdesk.api.permissions import IsTenantAdmin, ReadOrAgent
 from helpdesk.api.views import TenantModelViewSet, TenantReadOnlyViewSet
 from helpdesk.config import get_config
-from helpdesk.spreadsheets import FILE_FORMATS, FILE_RESPONSES, safe_cell, spreadsheet_response
+from helpdesk.spreadsheets import FILE_RESPONSES
 from knowledge import importing, selectors, services
+from knowledge.api.serializers import (
+    EntryCreateSerializer,
+    EntryFilterSerializer,
+    EntrySerializer,
+    EntryUpdateSerializer,
+    FileFormatSerializer,
+    FromWorkOrderSerializer,
+    ImportJobSerializer,
+    ImportUploadSerializer,
+    KnowledgeBulkIdsSerializer,
+    KnowledgeBulkResultSerializer,
+    SearchHitSerializer,
+    SearchQuerySerializer,
+    StatsSerializer,
+    VocabularySerializer,
+)
+from knowledge.exporting import export_response
 from knowledge.models import CustomWord, ImportJob, KnowledgeEntry, SynonymGroup
-from knowledge.search import MAX_LIMIT, search
+from knowledge.search import search
 from knowledge.tasks import run_import
-
-MAX_QUERY_CHARS = 10_000
-MAX_VOCABULARY_ITEMS = 5000
-# The largest primary key (BigAutoField); a bigger id is bad input, not a database error.
-
-
-# Serializers -----------------------------------------------------------------------------------
-
-
-def inline_choices(choices, **kwargs) -> serializers.ChoiceField:
-    """A read-only choice field documented inline (no shared enum component to collide)."""
-    field_class = extend_schema_field({"type": "string", "enum": [value for value, _l in choices]})(
-        type("InlineChoiceField", (serializers.ChoiceField,), {})
-    )
-    return field_class(choices=choices, **({"read_only": True} | kwargs))
-
-
-class EntrySerializer(serializers.ModelSerializer):
-    source = inline_choices(KnowledgeEntry.Source.choices)
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=services.MAX_TAG_CHARS, allow_blank=False),
-        max_length=services.MAX_TAGS,
-        required=False,
-    )
-
-    class Meta:
-        model = KnowledgeEntry
-        fields = [
-            "id",
-            "question",
-            "answer",
-            "category",
-            "tags",
-            "source",
-            "source_document",
-            "source_position",
-            "verified",
-            "verified_by",
-            "verified_at",
-            "is_active",
-            "usage_count",
-            "last_used_at",
-            "work_order",
-            "created_by",
-            "updated_by",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = [
-            "source",
-            "source_document",
-            "source_position",
-            "verified",
-            "verified_by",
-            "verified_at",
-            "usage_count",
-            "last_used_at",
-            "work_order",
-            "created_by",
-            "updated_by",
-            "created_at",
-            "updated_at",
-        ]
-
-
-class EntryCreateSerializer(serializers.Serializer):
-    question = serializers.CharField(max_length=1000)
-    answer = serializers.CharField(max_length=20000)
-    category = serializers.CharField(max_length=64, allow_blank=True, required=False, default="")
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=services.MAX_TAG_CHARS),
-        max_length=services.MAX_TAGS,
-        required=False,
-        default=list,
-    )
-    verified = serializers.BooleanField(required=False, default=False)
-
-
-class EntryUpdateSerializer(serializers.Serializer):
-    question = serializers.CharField(max_length=1000, required=False)
-    answer = serializers.CharField(max_length=20000, required=False)
-    category = serializers.CharField(max_length=64, allow_blank=True, required=False)
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=services.MAX_TAG_CHARS),
-        max_length=services.MAX_TAGS,
-        required=False,
-    )
-    is_active = serializers.BooleanField(required=False)
-
-
-class EntryFilterSerializer(serializers.Serializer):
-    category = serializers.CharField(max_length=64, required=False, default="")
-    verified = serializers.BooleanField(required=False, allow_null=True, default=None)
-    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
-    source = inline_choices(
-        KnowledgeEntry.Source.choices, read_only=False, required=False, default=""
-    )
-    q = serializers.CharField(
-        max_length=200,
-        required=False,
-        default="",
-        help_text=gettext_lazy("Text in the question or answer (plain match; use search/)."),
-    )
-
-
-class SearchQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=MAX_QUERY_CHARS, allow_blank=True, trim_whitespace=False)
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=5)
-    verified_only = serializers.BooleanField(default=False)
-    category = serializers.CharField(max_length=64, required=False, default="")
-
-
-class SearchHitSerializer(serializers.Serializer):
-    entry = EntrySerializer()
-    score = serializers.FloatField(help_text=gettext_lazy("0..1; compare with the threshold."))
-    snippet = serializers.CharField(help_text=gettext_lazy("HTML-escaped, matches in <mark>."))
-    answers = serializers.BooleanField(
-        help_text=gettext_lazy("The score reaches knowledge.answer_threshold.")
-    )
-
-
-class KnowledgeBulkIdsSerializer(serializers.Serializer):
-    ids = serializers.ListField(
-        child=IdField(),
-        min_length=1,
-        max_length=services.MAX_BULK_IDS,
-    )
-
-
-class KnowledgeBulkResultSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-
-
-class FromWorkOrderSerializer(serializers.Serializer):
-    work_order = serializers.IntegerField(min_value=1)
-    verified = serializers.BooleanField(default=False)
-
-
-class FileFormatSerializer(serializers.Serializer):
-    file_format = serializers.ChoiceField(choices=FILE_FORMATS, default="csv")
-
-
-class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.ListField(
-        child=serializers.FileField(),
-        min_length=1,
-        max_length=20,
-        help_text=gettext_lazy("One or more files: .csv/.xlsx (Q&A) or .txt/.md/.docx/.pdf."),
-    )
-
-
-class ImportJobSerializer(serializers.ModelSerializer):
-    kind = inline_choices(ImportJob.Kind.choices)
-    status = inline_choices(ImportJob.Status.choices)
-    progress = serializers.IntegerField(read_only=True)
-    errors = serializers.ListField(child=serializers.DictField(), read_only=True)
-
-    class Meta:
-        model = ImportJob
-        fields = [
-            "id",
-            "kind",
-            "file_name",
-            "file_sha256",
-            "status",
-            "progress",
-            "total",
-            "processed",
-            "created_count",
-            "skipped_count",
-            "errors",
-            "created_by",
-            "created_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
-
-
-class VocabularySerializer(serializers.Serializer):
-    words = serializers.ListField(
-        child=serializers.CharField(max_length=48), max_length=MAX_VOCABULARY_ITEMS
-    )
-    synonyms = serializers.ListField(
-        child=serializers.ListField(
-            child=serializers.CharField(max_length=48),
-            min_length=2,
-            max_length=services.MAX_SYNONYM_TERMS,
-        ),
-        max_length=MAX_VOCABULARY_ITEMS,
-        help_text=gettext_lazy("Groups of terms; the first term of a group is canonical."),
-    )
-
-
-class CategoryCountSerializer(serializers.Serializer):
-    category = serializers.CharField()
-    count = serializers.IntegerField()
-    verified = serializers.IntegerField()
-
-
-class UsedEntrySerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    question = serializers.CharField()
-    usage_count = serializers.IntegerField()
-    last_used_at = serializers.DateTimeField(allow_null=True)
-
-
-class StatsSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    active = serializers.IntegerField()
-    verified = serializers.IntegerField()
-    verified_share = serializers.FloatField()
-    never_used = serializers.IntegerField()
-    by_category = CategoryCountSerializer(many=True)
-    most_used = UsedEntrySerializer(many=True)
+from workorders.models import WorkOrder
 
 
 def _query(request, serializer_class):
@@ -453,8 +253,6 @@ class KnowledgeEntryViewSet(TenantModelViewSet):
     )
     @action(detail=False, methods=["post"], url_path="from-workorder")
     def from_workorder(self, request):
-        from workorders.models import WorkOrder
-
         serializer = FromWorkOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         work_order = WorkOrder.objects.filter(pk=serializer.validated_data["work_order"]).first()
@@ -479,23 +277,3 @@ class KnowledgeImportViewSet(TenantReadOnlyViewSet):
 
     def get_queryset(self):
         return ImportJob.objects.defer("content")
-
-
-EXPORT_HEADERS = [names[0] for names in importing.COLUMNS.values()] + ["已审核", "使用次数"]
-
-
-def export_response(queryset, file_format: str) -> HttpResponse:
-    rows = [EXPORT_HEADERS]
-    for entry in queryset.iterator(chunk_size=2000):
-        rows.append(
-            [
-                safe_cell(entry.question),
-                safe_cell(entry.answer),
-                safe_cell(entry.category),
-                safe_cell(",".join(entry.tags)),
-                "1" if entry.verified else "0",
-                str(entry.usage_count),
-            ]
-        )
-    filename = f"knowledge-{timezone.localtime():%Y%m%d-%H%M%S}"
-    return spreadsheet_response(rows, filename, file_format)

@@ -1,0 +1,80 @@
+"""The declaration of a configuration key: its type, default, limits and secrecy.
+
+Each section's keys are declared in `helpdesk/config_keys/<section>.py` with these;
+the ConfigService (`helpdesk.config`) reads values against them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """An unknown key or a value of the wrong type; the message names the key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}")
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    key: str
+    type: type
+    default: Any
+    description: str
+    secret: bool = False
+    choices: tuple[Any, ...] | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+
+    @property
+    def section(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def env_var(self) -> str:
+        return self.key.replace(".", "_").upper()
+
+    def coerce(self, value: Any) -> Any:
+        """Validate a Python value (from the file or an API) against the declaration."""
+        expected = self.type
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if expected is int and isinstance(value, bool):
+            raise ConfigError(self.key, f"expected an integer, got {value!r}")
+        if not isinstance(value, expected):
+            raise ConfigError(self.key, f"expected {expected.__name__}, got {value!r}")
+        self._check_limits(value)
+        return value
+
+    def parse_env(self, raw: str) -> Any:
+        """Parse the text of an environment variable."""
+        try:
+            if self.type is bool:
+                lowered = raw.strip().lower()
+                if lowered not in _TRUE | _FALSE:
+                    raise ValueError(raw)
+                value: Any = lowered in _TRUE
+            elif self.type in (int, float, str):
+                value = self.type(raw.strip()) if self.type is not str else raw
+            else:
+                value = json.loads(raw)
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise ConfigError(
+                self.key, f"environment variable {self.env_var} is not a valid {self.type.__name__}"
+            ) from exc
+        return self.coerce(value)
+
+    def _check_limits(self, value: Any) -> None:
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(self.key, f"must be one of {list(self.choices)}, got {value!r}")
+        if self.min_value is not None and value < self.min_value:
+            raise ConfigError(self.key, f"must be at least {self.min_value}, got {value!r}")
+        if self.max_value is not None and value > self.max_value:
+            raise ConfigError(self.key, f"must be at most {self.max_value}, got {value!r}")
