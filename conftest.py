@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Tenant, User
@@ -24,6 +25,17 @@ def _not_about_throwaway_loops(record: logging.LogRecord) -> bool:
 logging.getLogger("asyncio").addFilter(_not_about_throwaway_loops)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Close the PostgreSQL connection pool before the test database is dropped: worker
+    threads (sync_to_async, test servers) leave their connections in it."""
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all(initialized_only=True):
+            if hasattr(connection, "close_pool"):
+                connection.close_pool()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     cache.clear()
@@ -32,14 +44,10 @@ def _clear_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _settings_file(tmp_path, settings) -> Iterator[None]:
-    """Each test gets its own system_settings.json."""
-    from helpdesk.config import reset_config
-
+def _settings_file(tmp_path, settings) -> None:
+    """Each test gets its own system_settings.json (the ConfigService reads the path from
+    the settings on every read)."""
     settings.HELPDESK_SETTINGS_FILE = tmp_path / "system_settings.json"
-    reset_config()
-    yield
-    reset_config()
 
 
 @pytest.fixture

@@ -570,15 +570,19 @@ async def measure_floor(port: int, stub_own: float, samples: int) -> list[float]
     return overheads
 
 
-def pipeline_alone(env: dict[str, str], stub_own: float, conversations: int, turns: int) -> str:
-    """The same overhead for `dialogue.pipeline.stream_message` called in-process (no HTTP,
-    no Django request, no DRF). Runs in a fresh process with the servers' settings."""
+def pipeline_alone(
+    env: dict[str, str], stub_own: float, conversations: int, turns: int, store_name: str
+) -> str:
+    """The same overhead for the MessagePipeline called in-process with one turn store (no
+    HTTP, no Django request, no DRF). Runs in a fresh process with the servers' settings."""
     os.environ.update(env)
     import django
 
     django.setup()
     from accounts.models import Tenant
     from dialogue import pipeline
+
+    store = pipeline.NativeTurnStore() if store_name == "native" else pipeline.OrmTurnStore()
 
     async def run() -> list[float]:
         tenant = await Tenant.objects.aget(slug=TENANT_SLUG)
@@ -587,18 +591,23 @@ def pipeline_alone(env: dict[str, str], stub_own: float, conversations: int, tur
         samples = []
         run_id = f"{time.time():.0f}"
         for number in range(-1, conversations):
+            session_id = None
             for turn in range(turns):
+                incoming = pipeline.IncomingMessage(
+                    tenant_id=tenant.pk,
+                    channel="api",
+                    external_user_id=f"alone-{store_name}-{run_id}-{number}",
+                    content=rng.choice(pool),
+                    channel_message_id=f"m{turn}",
+                    session_id=session_id,
+                )
                 started = time.perf_counter()
                 first = None
-                async for item in pipeline.stream_message(
-                    tenant=tenant,
-                    content=rng.choice(pool),
-                    channel="api",
-                    external_user_id=f"alone-{run_id}-{number}",
-                    channel_message_id=f"m{turn}",
-                ):
+                prepared = await pipeline.prepare(incoming, store=store)
+                async for item in pipeline.stream(prepared, store=store):
                     if isinstance(item, pipeline.Delta) and first is None:
                         first = time.perf_counter()
+                session_id = prepared.session.pk
                 if number >= 0:
                     samples.append((first - started) * 1000 - stub_own)
         return samples
@@ -750,9 +759,13 @@ def main() -> None:
                 asyncio.run(
                     measure_overhead(ports[0], key, stub_own, args.conversations, args.turns)
                 )
-            with multiprocessing.get_context("spawn").Pool(1) as child:
-                alone = child.apply(pipeline_alone, (env, stub_own, args.conversations, args.turns))
-            print(f"  the MessagePipeline alone (in-process stream_message) {alone}")
+            for store_name in ("native", "orm"):
+                with multiprocessing.get_context("spawn").Pool(1) as child:
+                    alone = child.apply(
+                        pipeline_alone,
+                        (env, stub_own, args.conversations, args.turns, store_name),
+                    )
+                print(f"  the MessagePipeline alone, in-process, {store_name} store {alone}")
             with app_servers(1, env, app="relay_floor:app") as ports:
                 floor = asyncio.run(
                     measure_floor(ports[0], stub_own, args.conversations * args.turns)

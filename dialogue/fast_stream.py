@@ -1,24 +1,24 @@
 """The chat stream's fast path: a web visitor's streamed answer without Django's request cycle.
 
 `POST /api/v1/chat/sessions/<id>/stream/` with `Authorization: Visitor <token>` is the
-product's hottest request. Through Django it costs about 20 ms before the LLM is even
-asked (middleware, DRF, eight ORM queries in a worker thread). This ASGI layer, in
-front of Django, answers the common case itself on the event loop: it checks the token
-and the body with the same code as the DRF view and hands the rest to
-`pipeline.prepare_web_turn` (native async PostgreSQL and Redis, which also counts the
-visitor's request) and `pipeline.stream_turn`. The response carries the headers
-Django's middleware would add.
+product's hottest request. Through Django's request cycle it costs milliseconds of
+middleware, DRF and worker-thread hops before the LLM is even asked. This ASGI layer,
+in front of Django, is that request's entry point: it checks the token and the body
+with the DRF view's own code, then runs the message pipeline with the native store
+(`dialogue.pipeline.NativeTurnStore`: async PostgreSQL and Redis on the event loop)
+and visitor admission, and streams the answer as the view would. The response carries
+the headers Django's middleware would add.
 
-Anything else goes to Django unchanged, with the body replayed: other requests, staff
-callers, invalid input, duplicates, hand-offs, ended or idle sessions, someone else's
-session, a visitor over its limit (the count taken here travels in the scope, so
-Django rejects it without counting again). Django then gives the usual answer or error
-envelope, so every error is the DRF view's own.
+What the pipeline refuses (bad input, someone else's or an ended session, a duplicate
+still being answered, a visitor over its limit) it refuses before writing anything; the
+request then goes to Django with its body replayed, and Django gives the DRF view's
+own error envelope (the visitor's count taken here travels in the scope, so Django
+does not count it again). So do other requests, staff callers and malformed ones.
 
 Active with PostgreSQL and the shared Redis cache, unless `CHAT_STREAM_FAST_PATH=0`;
-with SQLite or another cache every request goes through Django. It prepares its
-statements on the server, which a PgBouncer older than 1.21 in transaction mode does
-not support: turn it off there.
+with SQLite or another cache every request goes through Django. The native store
+prepares its statements on the server, which a PgBouncer older than 1.21 in
+transaction mode does not support: turn it off there.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
-from django.core.cache import caches
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
@@ -47,13 +46,13 @@ from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
 from dialogue import pipeline
+from dialogue.api.serializers import SendMessageSerializer
 from dialogue.authentication import visitor_token_claims, visitor_token_in
-from dialogue.serializers import SendMessageSerializer
+from dialogue.models import Channel
+from dialogue.pipeline import native_store
 from dialogue.sse import event_stream
-from dialogue.throttling import COUNTED_SCOPE_KEY, visitor_limit
-from helpdesk import async_db
+from dialogue.throttling import COUNTED_SCOPE_KEY
 from helpdesk.api.exceptions import error_body
-from helpdesk.cache import SharedClientRedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +61,14 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+TURN_STORE = pipeline.NativeTurnStore()
 STREAM_PATH = re.compile(r"/api/v1/chat/sessions/([1-9][0-9]{0,17})/stream/")
 # Middleware that only add response headers, applied to the fast path's response.
 HEADER_MIDDLEWARE = (SecurityMiddleware, XFrameOptionsMiddleware, LocaleMiddleware)
 
 
 def fast_path_available() -> bool:
-    return (
-        settings.CHAT_STREAM_FAST_PATH
-        and async_db.available()
-        and isinstance(caches["default"], SharedClientRedisCache)
-    )
+    return settings.CHAT_STREAM_FAST_PATH and native_store.available()
 
 
 class ChatStreamFastPath:
@@ -100,7 +96,7 @@ class ChatStreamFastPath:
         # work gives its pooled connections back itself (`releasing_connections`).
         async with ThreadSensitiveContext():
             language = translation.get_language_from_request(request)
-            with translation.override(language), async_db.native():
+            with translation.override(language):
                 try:
                     async with _preparing():
                         turn = await self._turn(request, body, int(match[1]))
@@ -128,17 +124,22 @@ class ChatStreamFastPath:
         message = _message(request, body)
         if message is None:
             return None
-        prepared = await pipeline.prepare_web_turn(
+        incoming = pipeline.IncomingMessage(
             tenant_id=tenant_id,
-            session_id=session_id,
-            visitor_id=visitor_id,
+            channel=Channel.WEB,
+            external_user_id=visitor_id,
             content=message["content"],
             channel_message_id=message.get("client_message_id", ""),
-            visitor_limit=visitor_limit(),
+            session_id=session_id,
         )
-        if prepared.visitor_count is not None:
-            request.scope[COUNTED_SCOPE_KEY] = prepared.visitor_count
-        return prepared.turn
+        admission = pipeline.VisitorRateAdmission()
+        try:
+            return await pipeline.prepare(incoming, store=TURN_STORE, admission=admission)
+        except pipeline.PipelineError:
+            return None
+        finally:
+            if admission.count is not None:
+                request.scope[COUNTED_SCOPE_KEY] = admission.count
 
     async def _stream(
         self, request: HttpRequest, turn: pipeline.Turn, receive: Receive, send: Send
@@ -148,7 +149,7 @@ class ChatStreamFastPath:
         )
 
         async def events() -> None:
-            async for chunk in event_stream(turn):
+            async for chunk in event_stream(turn, store=TURN_STORE):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -188,8 +189,8 @@ class ChatStreamFastPath:
 
 # Turns being prepared at once per event loop; the others wait before any work. Under
 # overload this keeps the loop's queue short, so that the tokens of the answers already
-# streaming are not delayed behind a crowd of new requests. Two kept the token-delay
-# p99 lowest at the same throughput (four and three measured too: docs/benchmarks.md).
+# streaming are not delayed behind a crowd of new requests (the choice of two:
+# docs/benchmarks.md, chat pipeline).
 PREPARING_AT_ONCE = 2
 _preparing_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()

@@ -9,7 +9,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from dialogue.authentication import Visitor
-from dialogue.models import Channel, ChatSession, Message
+from dialogue.models import (
+    Channel,
+    ChatSession,
+    Message,
+    Role,
+    SuggestionStatus,
+    WorkOrderSuggestion,
+)
 
 
 def sessions_visible_to(user: Any) -> QuerySet[ChatSession]:
@@ -107,3 +114,47 @@ def session_history(session: ChatSession) -> QuerySet[Message]:
 def work_order_conversation(work_order_id: int) -> QuerySet[Message]:
     """Every message of the chat sessions linked to a work order, in order."""
     return Message.objects.filter(session__work_order_id=work_order_id).order_by("created_at", "id")
+
+
+def recent_history(session: ChatSession, *, before: Message, limit: int) -> QuerySet:
+    """(role, content) of the session's answered turns before `before`, newest first: what
+    the prompt may quote (failed answers and system notices left out)."""
+    return (
+        Message.objects.filter(session=session, role__in=[Role.USER, Role.ASSISTANT, Role.AGENT])
+        .exclude(pk=before.pk)
+        .exclude(error_type__gt="")
+        .order_by("-created_at", "-id")
+        .values_list("role", "content")[:limit]
+    )
+
+
+def work_order_suggestion_texts(session: ChatSession) -> QuerySet | list[str]:
+    """The linked work order's three newest suggestions that were not rejected."""
+    if not session.work_order_id:
+        return []
+    return (
+        WorkOrderSuggestion.objects.filter(work_order_id=session.work_order_id)
+        .exclude(status=SuggestionStatus.REJECTED)
+        .order_by("-created_at")
+        .values_list("content", flat=True)[:3]
+    )
+
+
+def duplicate_of(*, channel: str, external_user_id: str, channel_message_id: str) -> Message | None:
+    """The customer's earlier message with this channel message id, newest first."""
+    return (
+        Message.objects.select_related("session__work_order")
+        .filter(
+            role=Role.USER,
+            channel_message_id=channel_message_id,
+            session__channel=channel,
+            session__external_user_id=external_user_id,
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+def answer_to(message: Message) -> Message | None:
+    """The first answer (or notice) saved in reply to a customer message."""
+    return message.replies.exclude(role=Role.USER).order_by("id").first()

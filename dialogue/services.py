@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,7 @@ from dialogue.models import (
 )
 from dialogue.transcripts import transcript
 from helpdesk.config import get_config
+from knowledge.services import entries_record_usage
 from workorders.services import workorder_comment, workorder_create
 
 DESCRIPTION_LIMIT = 20000
@@ -31,10 +32,11 @@ class SessionClosed(Exception):
     """The session has ended; the customer must start a new one."""
 
 
-def _idle(session: ChatSession) -> bool:
-    minutes = get_config().get("dialogue.session_idle_minutes")
+def _idle(session: ChatSession, idle_minutes: int | None) -> bool:
+    if idle_minutes is None:
+        idle_minutes = get_config().get("dialogue.session_idle_minutes")
     return session.status == SessionStatus.ACTIVE and (
-        timezone.now() - session.last_activity_at > timedelta(minutes=minutes)
+        timezone.now() - session.last_activity_at > timedelta(minutes=idle_minutes)
     )
 
 
@@ -46,9 +48,14 @@ def _close(session: ChatSession, reason: str) -> None:
 
 
 def session_open(
-    *, channel: str, external_user_id: str, work_order: Any = None
+    *,
+    channel: str,
+    external_user_id: str,
+    work_order: Any = None,
+    idle_minutes: int | None = None,
 ) -> tuple[ChatSession, bool]:
-    """The customer's open session, or a new one (an idle active session is ended first).
+    """The customer's open session, or a new one (an idle active session is ended first;
+    `idle_minutes` defaults to `dialogue.session_idle_minutes`).
 
     Returns (session, created). At most one open session per customer and channel
     (a partial unique constraint), so concurrent first messages share one session.
@@ -61,7 +68,7 @@ def session_open(
                 .filter(channel=channel, external_user_id=external_user_id)
                 .first()
             )
-            if session is not None and _idle(session):
+            if session is not None and _idle(session, idle_minutes):
                 _close(session, EndReason.IDLE)
                 session = None
             if session is not None:
@@ -77,13 +84,17 @@ def session_open(
     raise IntegrityError("Could not open a chat session.")
 
 
-def session_for_message(*, session: ChatSession) -> ChatSession:
+def session_for_message(*, session: ChatSession, idle_minutes: int | None = None) -> ChatSession:
     """The session a new message of `session`'s customer goes to (idle: a new one)."""
     session = ChatSession.objects.get(pk=session.pk)
     if session.status == SessionStatus.ENDED:
         raise SessionClosed
-    if _idle(session):
-        return session_open(channel=session.channel, external_user_id=session.external_user_id)[0]
+    if _idle(session, idle_minutes):
+        return session_open(
+            channel=session.channel,
+            external_user_id=session.external_user_id,
+            idle_minutes=idle_minutes,
+        )[0]
     return session
 
 
@@ -97,19 +108,17 @@ def message_add_user(
             content=content,
             channel_message_id=channel_message_id,
         )
-        _touch(session)
+        _touch(session, message)
     return message
 
 
-def _touch(session: ChatSession, **changes: Any) -> None:
-    now = timezone.now()
+def _touch(session: ChatSession, message: Message, **changes: Any) -> None:
+    """One more message in the session, which was last active when it was written."""
     ChatSession.objects.filter(pk=session.pk).update(
-        message_count=F("message_count") + 1, last_activity_at=now, **changes
+        message_count=F("message_count") + 1, last_activity_at=message.created_at, **changes
     )
-    session.last_activity_at = now
+    session.last_activity_at = message.created_at
     session.message_count += 1
-    for name, value in changes.items():
-        setattr(session, name, value)
 
 
 def message_add_answer(
@@ -121,7 +130,11 @@ def message_add_answer(
     low_confidence: bool = False,
     **fields: Any,
 ) -> Message:
-    """Save an assistant answer and update the low-confidence streak of the session."""
+    """Save an answer (or a system notice), count one use of each cited entry, and move
+    the session's low-confidence streak: one more after a low-confidence assistant answer,
+    back to 0 after a confident one; failed answers and notices leave it. The streak is
+    counted in the database, so concurrent answers cannot lose a step, and
+    `session.low_confidence_streak` holds its value after this answer."""
     with transaction.atomic():
         answer = Message.objects.create(
             session=session,
@@ -132,10 +145,17 @@ def message_add_answer(
             **fields,
         )
         if role == Role.ASSISTANT and not fields.get("error_type"):
-            streak = session.low_confidence_streak + 1 if low_confidence else 0
-            _touch(session, low_confidence_streak=streak)
+            streak = F("low_confidence_streak") + 1 if low_confidence else Value(0)
+            _touch(session, answer, low_confidence_streak=streak)
+            session.low_confidence_streak = (
+                ChatSession.objects.filter(pk=session.pk)
+                .values_list("low_confidence_streak", flat=True)
+                .get()
+            )
         else:
-            _touch(session)
+            _touch(session, answer)
+        if answer.citations:
+            entries_record_usage(entry_ids=answer.citations, used_at=answer.created_at)
     return answer
 
 
@@ -237,7 +257,7 @@ def message_add_agent_reply(*, session: ChatSession, author: Any, content: str) 
         message = Message.objects.create(
             session=session, role=Role.AGENT, author=author, content=content
         )
-        _touch(session)
+        _touch(session, message)
         if session.work_order_id:
             workorder_comment(
                 work_order=session.work_order, actor=author, body=content, internal=False

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from django.utils.translation import gettext as _
 
 from dialogue import pipeline
+from dialogue.pipeline.store import TurnStore
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,9 @@ def _final_event(reply: pipeline.Reply) -> dict:
     }
 
 
-async def event_stream(turn: pipeline.Turn) -> AsyncIterator[bytes]:
+async def event_stream(turn: pipeline.Turn, *, store: TurnStore) -> AsyncIterator[bytes]:
     try:
-        async for item in pipeline.stream_turn(turn):
+        async for item in pipeline.stream(turn, store=store):
             if isinstance(item, pipeline.Delta):
                 yield _sse("delta", {"text": item.text})
             else:

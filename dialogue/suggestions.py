@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dialogue.models import SuggestionStatus, WorkOrderSuggestion
-from dialogue.pipeline import cited_entry_ids, entry_text
+from dialogue.pipeline.decisions import cited_entry_ids
 from helpdesk.config import get_config
 from knowledge.search import search
 from knowledge.services import entry_create
@@ -57,7 +57,7 @@ def _timeline(work_order: Any) -> str:
 
 def _prompt(work_order: Any, hits: list[Any]) -> list[dict[str, str]]:
     knowledge = "\n".join(
-        "[{}] 问：{}\n答：{}".format(number, *entry_text(hit.entry))
+        f"[{number}] 问：{hit.entry.question}\n答：{hit.entry.answer}"
         for number, hit in enumerate(hits, start=1)
     )
     user = "\n\n".join(
@@ -97,7 +97,7 @@ def suggestion_generate(*, work_order: Any, actor: Any) -> WorkOrderSuggestion:
                 _("No LLM is configured and the knowledge base has no verified entry for this.")
             )
         fields = {
-            "content": entry_text(best.entry)[1],
+            "content": best.entry.answer,
             "citations": [best.entry.pk],
             "kb_only": True,
         }

@@ -1,12 +1,10 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from dialogue.api import (
-    ChatMessageViewSet,
-    ChatSessionViewSet,
-    ChatStreamView,
+from dialogue.api.sessions import ChatMessageViewSet, ChatSessionViewSet, VisitorTokenView
+from dialogue.api.stream import ChatStreamView
+from dialogue.api.suggestions import (
     SuggestionViewSet,
-    VisitorTokenView,
     WorkOrderConversationView,
     WorkOrderSuggestionView,
 )

@@ -1,15 +1,15 @@
 """Native async PostgreSQL for the hot paths that must not wait for a worker thread.
 
 Django's ORM runs async callers in worker threads: a hop per query, and threads that
-compete with the event loop for the GIL while answers stream. The chat stream's fast
-path (`dialogue.turn_store`) and the LLM call record (`helpdesk.llm`) use this instead:
-one psycopg async pool per event loop, built from Django's own connection settings,
-with statements prepared on first use. Rows are turned into model instances, and model
-instances into rows, by the models' own fields, so a new field needs no change here.
+compete with the event loop for the GIL while answers stream. The chat's native turn
+store (`dialogue.pipeline.native_store`) and its LLM call recorder
+(`llm.recording.NativeCallRecorder`) use this instead: one psycopg async pool per event
+loop, built from Django's own connection settings, with statements prepared on first
+use. Rows are turned into model instances, and model instances into rows, by the
+models' own fields, so a new field needs no change here.
 
-PostgreSQL only. Code that can write either way asks `in_use()`: true inside
-`native()`, which the fast path enters. Elsewhere (Django's views, whose database work,
-tests included, may sit in a transaction this pool cannot see) the ORM stays.
+PostgreSQL only, and outside any transaction of Django's (this pool cannot see one):
+the code that uses it is chosen explicitly by its entry point.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from django.db import connections
@@ -31,27 +28,12 @@ from psycopg_pool import AsyncConnectionPool
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[AsyncConnectionPool]] = (
     weakref.WeakKeyDictionary()
 )
-_in_use: ContextVar[bool] = ContextVar("helpdesk_async_db_in_use", default=False)
 
 
 @functools.cache
 def available() -> bool:
     """PostgreSQL is the database (fixed for the life of the process)."""
     return connections["default"].vendor == "postgresql"
-
-
-@contextmanager
-def native() -> Iterator[None]:
-    """Let the enclosed code (and the tasks it starts) write through this pool."""
-    token = _in_use.set(available())
-    try:
-        yield
-    finally:
-        _in_use.reset(token)
-
-
-def in_use() -> bool:
-    return _in_use.get()
 
 
 async def pool() -> AsyncConnectionPool:

@@ -49,7 +49,7 @@ class ConfigService:
         self._environ = os.environ if environ is None else environ
         self._keys = _collect_keys()
         self._lock = threading.Lock()
-        self._file_stamp: tuple[int, int] | None = None
+        self._file_stamp: tuple[Path, int, int] | None = None
         self._file_values: dict[str, Any] = {}
 
     @property
@@ -146,7 +146,7 @@ class ConfigService:
         except FileNotFoundError:
             self._file_stamp, self._file_values = None, {}
             return {}
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (path, stat.st_mtime_ns, stat.st_size)
         if force or stamp != self._file_stamp:
             try:
                 data = json.loads(path.read_text(encoding="utf-8") or "{}")
@@ -186,9 +186,3 @@ def get_config() -> ConfigService:
             if _service is None:
                 _service = ConfigService()
     return _service
-
-
-def reset_config() -> None:
-    """Forget the process-wide instance (tests that change HELPDESK_SETTINGS_FILE)."""
-    global _service
-    _service = None

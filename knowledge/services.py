@@ -8,6 +8,7 @@ segmented text, which the database indexes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -159,13 +160,14 @@ def entries_deactivate(*, entry_ids: Sequence[int], actor=None) -> int:
 
 
 @transaction.atomic
-def entries_record_usage(*, entry_ids: Iterable[int]) -> int:
-    """Count one use of each entry (an answer cited it). Atomic increments, no lost updates."""
+def entries_record_usage(*, entry_ids: Iterable[int], used_at: datetime | None = None) -> int:
+    """Count one use of each entry (an answer cited it at `used_at`, default now). Atomic
+    increments, no lost updates."""
     ids = list(dict.fromkeys(int(i) for i in entry_ids))
     if not ids:
         return 0
     return KnowledgeEntry.objects.filter(pk__in=ids).update(
-        usage_count=F("usage_count") + 1, last_used_at=_now()
+        usage_count=F("usage_count") + 1, last_used_at=used_at or _now()
     )
 
 

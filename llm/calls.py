@@ -64,8 +64,8 @@ class Call:
             "model": self.settings.model,
             # The messages go in `extra_body`, which the SDK sends as given. Passed as
             # `messages`, they go through the SDK's request transform, which checks
-            # every message against the typed parameters: about 10 ms of CPU for a
-            # prompt with forty turns of history (bench/chat_pipeline.py).
+            # every message against the typed parameters at a cost that grows with the
+            # history (docs/benchmarks.md, chat pipeline).
             "messages": [],
             "extra_body": {"messages": self.messages},
             "temperature": (

@@ -6,8 +6,9 @@
         async for item in client.astream(messages, purpose="chat"):   # or stream(...)
             ...  # StreamDelta(text=...) items, then one LLMResult
 
-Configuration is the ConfigService `llm` section, read once per call, so a change
-made through the config API takes effect at the next call. SDK clients (and their
+Configuration is the ConfigService `llm` section, read once per call (or passed in as
+a snapshot the caller read already), so a change made through the config API takes
+effect at the next call. SDK clients (and their
 connection pools) are cached per process by a fingerprint of base URL and API key
 (`llm.sdk`).
 
@@ -74,11 +75,12 @@ class LLMClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
         timeout: float | None = None,
+        settings: LLMSettings | None = None,
         recorder: CallRecorder = ORM_RECORDER,
     ) -> LLMResult:
         call = _begin(messages, purpose, False, max_tokens, temperature, timeout)
         try:
-            call.settings = LLMSettings.load()
+            call.settings = settings or LLMSettings.load()
             sdk = self._clients.sync(call.settings)
             completion = self._attempts(
                 call, lambda left: sdk.chat.completions.create(**call.request(), timeout=left)
@@ -96,11 +98,12 @@ class LLMClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
         timeout: float | None = None,
+        settings: LLMSettings | None = None,
         recorder: CallRecorder = ORM_RECORDER,
     ) -> Iterator[StreamDelta | LLMResult]:
         call = _begin(messages, purpose, True, max_tokens, temperature, timeout)
         try:
-            call.settings = LLMSettings.load()
+            call.settings = settings or LLMSettings.load()
             sdk = self._clients.sync(call.settings)
             response = self._attempts(
                 call,
@@ -143,11 +146,12 @@ class LLMClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
         timeout: float | None = None,
+        settings: LLMSettings | None = None,
         recorder: CallRecorder = ORM_RECORDER,
     ) -> LLMResult:
         call = _begin(messages, purpose, False, max_tokens, temperature, timeout)
         try:
-            call.settings = LLMSettings.load()
+            call.settings = settings or LLMSettings.load()
             sdk = self._clients.async_(call.settings)
             completion = await self._aattempts(
                 call, lambda left: sdk.chat.completions.create(**call.request(), timeout=left)
@@ -165,11 +169,12 @@ class LLMClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
         timeout: float | None = None,
+        settings: LLMSettings | None = None,
         recorder: CallRecorder = ORM_RECORDER,
     ) -> AsyncIterator[StreamDelta | LLMResult]:
         call = _begin(messages, purpose, True, max_tokens, temperature, timeout)
         try:
-            call.settings = LLMSettings.load()
+            call.settings = settings or LLMSettings.load()
             sdk = self._clients.async_(call.settings)
             response = await self._aattempts(
                 call,

@@ -18,6 +18,7 @@ from typing import Any, NoReturn, Protocol
 from asgiref.sync import sync_to_async
 
 from helpdesk import async_db
+from helpdesk.db import releasing_connections
 from llm.calls import Call
 from llm.choices import ErrorType, Outcome
 from llm.errors import LLMError, as_llm_error
@@ -39,7 +40,7 @@ class OrmCallRecorder:
         return llm_call_record(**fields).pk
 
     async def arecord(self, fields: dict[str, Any]) -> int:
-        return await sync_to_async(self.record)(fields)
+        return await sync_to_async(releasing_connections(self.record))(fields)
 
 
 class NativeCallRecorder(OrmCallRecorder):

@@ -1,9 +1,9 @@
 """The openai SDK clients, per configuration fingerprint; the async ones per event loop.
 
 A connection pool belongs to the event loop that opened it, so async clients are kept
-per loop. The async clients send over aiohttp (the SDK's `DefaultAioHttpClient`):
-reading a streamed answer costs about half the CPU per chunk of the default httpx
-transport (docs/benchmarks.md, chat pipeline).
+per loop. The async clients send over aiohttp (the SDK's `DefaultAioHttpClient`), which reads
+a streamed answer with less CPU per chunk than the default httpx transport
+(docs/benchmarks.md, chat pipeline).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Streams are read from the SDK's raw response (`with_streaming_response`) and each
 `data:` line is parsed with json.loads. The SDK's own stream builds a pydantic object
-per chunk, which measured as the largest single cost of a streamed answer.
+per chunk, the largest single cost of a streamed answer (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -1,12 +1,19 @@
 """Dialogue fixtures: the local LLM server, knowledge entries, visitors."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
+from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 
 from dialogue.authentication import issue_visitor_token
+from dialogue.pipeline import NativeTurnStore, OrmTurnStore, native_store
+from dialogue.pipeline.store import TurnStore
+from helpdesk import async_db
+from helpdesk.cache import SharedClientRedisCache
 from helpdesk.config import get_config
+from helpdesk.db import releasing_connections
+from llm.client import get_llm_client
 from llmstub import StubLLMServer
 
 
@@ -64,3 +71,21 @@ def visitor_client(tenant, visitor_id: str = "visitor-1") -> APIClient:
 @pytest.fixture
 def visitor_a(tenant_a) -> APIClient:
     return visitor_client(tenant_a)
+
+
+@pytest.fixture(params=["orm", "native"])
+async def store(request, transactional_db) -> AsyncIterator[TurnStore]:
+    """Each turn store in turn (the native one where PostgreSQL and Redis run); the
+    event loop's connection pools are closed afterwards."""
+    if request.param == "native" and not native_store.available():
+        pytest.skip("The native turn store needs PostgreSQL and the shared Redis cache.")
+    yield OrmTurnStore() if request.param == "orm" else NativeTurnStore()
+    await async_db.close_pool()
+    await SharedClientRedisCache.aclose_async_clients()
+    await get_llm_client().aclose()
+
+
+def in_thread[**P, R](func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """`func` for async tests: in a worker thread, which gives its database connection
+    back afterwards."""
+    return sync_to_async(releasing_connections(func))

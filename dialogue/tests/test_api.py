@@ -9,6 +9,7 @@ from django.core import signing
 from django.test import AsyncClient
 
 from conftest import api_client_for, make_user
+from dialogue import services
 from dialogue.authentication import SALT, issue_visitor_token
 from dialogue.models import ChatSession, Message, SessionStatus
 from dialogue.tests.conftest import visitor_client
@@ -307,15 +308,15 @@ def test_agent_of_tenant_b_cannot_create_for_a_work_order_of_a(tenant_a, tenant_
     assert "work_order" in response.json()["error"]["fields"]
 
 
-def test_message_in_flight_elsewhere_is_409(tenant_a, llm, visitor_a):
-    from django.core.cache import cache
-
-    from dialogue.pipeline import _dedup_key
-
+def test_a_resent_message_still_being_answered_is_409_with_the_original(tenant_a, llm, visitor_a):
     session_id = open_session(visitor_a)
-    cache.add(_dedup_key(tenant_a.pk, "web", "visitor-1", "busy"), 1)
+    with tenant_scope(tenant_a):
+        session = ChatSession.objects.get(pk=session_id)
+        busy = services.message_add_user(session=session, content="你好", channel_message_id="busy")
     response = send(visitor_a, session_id, "你好", client_message_id="busy")
-    assert response.status_code == 409 and response.json()["error"]["code"] == "duplicate"
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "duplicate" and error["fields"] == {"original_message": busy.pk}
     assert_matches_schema(response, "post", "/api/v1/chat/sessions/{id}/messages/")
     assert llm.stats()["requests"] == 0
 

@@ -1,32 +1,62 @@
-"""The MessagePipeline against the local LLM server over real HTTP."""
+"""The MessagePipeline against the local LLM server over real HTTP, with each turn store.
 
+Every test runs once with the ORM store and once with the native store (PostgreSQL and
+Redis only), so the two cannot drift apart.
+"""
+
+import asyncio
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.utils import timezone
 
-from dialogue import pipeline
+from dialogue import pipeline, services
 from dialogue.models import ChatSession, HandoffReason, Message, Role, SessionStatus
+from dialogue.pipeline.turns import _producers
+from dialogue.tests.conftest import in_thread
 from helpdesk.config import get_config
+from helpdesk.tenancy import tenant_scope
+from helpdesk.testing import free_port
 from llm.models import LLMCall
+from workorders.models import WorkOrder, WorkOrderEvent
 
-pytestmark = pytest.mark.django_db
 
-
-def ask(tenant, content, *, user="u1", channel="web", message_id="", session=None):
-    return pipeline.handle_message(
-        tenant=tenant,
-        content=content,
+def incoming(tenant, content, *, user="u1", channel="web", message_id="", session_id=None):
+    return pipeline.IncomingMessage(
+        tenant_id=tenant.pk,
         channel=channel,
         external_user_id=user,
+        content=content,
         channel_message_id=message_id,
-        session=session,
+        session_id=session_id,
     )
 
 
-def test_answer_cites_knowledge_and_records_everything(tenant_a, llm, refund_entries):
-    reply = ask(tenant_a, "我想申请退款，怎么操作？")
+async def ask(store, tenant, content, **options) -> pipeline.Reply:
+    return await pipeline.answer(incoming(tenant, content, **options), store=store)
+
+
+async def collect(store, tenant, content, *, pause: float = 0, **options) -> list:
+    turn = await pipeline.prepare(incoming(tenant, content, **options), store=store)
+    items = []
+    async for item in pipeline.stream(turn, store=store):
+        items.append(item)
+        await asyncio.sleep(pause)
+    return items
+
+
+def in_scope(tenant, read):
+    """`read()` in the tenant's scope, from async code (through a worker thread)."""
+
+    def scoped():
+        with tenant_scope(tenant):
+            return read()
+
+    return in_thread(scoped)()
+
+
+async def test_answer_cites_knowledge_and_records_everything(store, tenant_a, llm, refund_entries):
+    reply = await ask(store, tenant_a, "我想申请退款，怎么操作？")
     answer = reply.answer
     assert answer.role == Role.ASSISTANT
     assert answer.content.startswith("Stub answer")
@@ -40,101 +70,113 @@ def test_answer_cites_knowledge_and_records_everything(tenant_a, llm, refund_ent
     prompt = llm.requests()[-1]["messages"]
     assert prompt[0]["role"] == "system" and "[1] 问：" in prompt[0]["content"]
     assert prompt[-1] == {"role": "user", "content": "我想申请退款，怎么操作？"}
-    with_scope = LLMCall.all_tenants.filter(tenant=tenant_a, purpose="chat")
-    assert with_scope.count() == 1
-
-
-def test_confidence_formula():
-    class Hit:
-        def __init__(self, pk, score):
-            self.entry = type("E", (), {"pk": pk})()
-            self.score = score
-
-    hits = [Hit(1, 0.9), Hit(2, 0.5)]
-    assert pipeline.confidence_score(hits, [1]) == pytest.approx(0.9)
-    assert pipeline.confidence_score(hits, [2]) == pytest.approx(0.74)
-    assert pipeline.confidence_score(hits, []) == pytest.approx(0.54)
-    assert pipeline.confidence_score([], []) == 0
-    assert pipeline.cited_entry_ids("见 [2] 和 [1]，[9] 不存在 [2]", hits) == [2, 1]
+    call = await in_scope(tenant_a, lambda: LLMCall.objects.get(purpose="chat"))
+    assert str(call.pk) == answer.llm_call_id
+    uses = await in_scope(
+        tenant_a, lambda: {e.pk: type(e).objects.get(pk=e.pk).usage_count for e in refund_entries}
+    )
+    assert {pk: uses[pk] for pk in answer.citations} == dict.fromkeys(answer.citations, 1)
 
 
 @pytest.mark.parametrize("content", ["", "   ", None, "长" * 2001])
-def test_invalid_messages_are_refused_and_nothing_is_saved(tenant_a, llm, content):
+async def test_invalid_messages_are_refused_and_nothing_is_saved(store, tenant_a, llm, content):
     with pytest.raises(pipeline.InvalidMessage):
-        ask(tenant_a, content)
-    assert Message.all_tenants.count() == 0
-    assert ChatSession.all_tenants.count() == 0
+        await ask(store, tenant_a, content)
+    assert await in_thread(Message.all_tenants.count)() == 0
+    assert await in_thread(ChatSession.all_tenants.count)() == 0
     assert llm.stats()["requests"] == 0
 
 
-def test_duplicate_message_id_returns_the_original_answer(tenant_a, llm, refund_entries):
-    first = ask(tenant_a, "退款多久到账？", message_id="m-1")
-    second = ask(tenant_a, "退款多久到账？", message_id="m-1")
-    assert second.duplicate and not first.duplicate
-    assert second.answer.pk == first.answer.pk
+async def test_a_resent_message_id_returns_the_original_answer(
+    store, tenant_a, llm, refund_entries
+):
+    first = await ask(store, tenant_a, "退款多久到账？", message_id="m-1")
+    session_id = first.session.pk
+    again = await ask(store, tenant_a, "退款多久到账？", message_id="m-1", session_id=session_id)
+    assert again.duplicate and not first.duplicate
+    assert again.answer.pk == first.answer.pk and again.user_message.pk == first.user_message.pk
     assert llm.stats()["requests"] == 1
-    with pipeline.tenant_scope(tenant_a):
-        assert Message.objects.filter(role=Role.USER).count() == 1
+    users = await in_scope(tenant_a, lambda: Message.objects.filter(role=Role.USER).count())
+    assert users == 1
 
 
-def test_duplicate_found_in_database_when_cache_key_expired(tenant_a, llm, refund_entries):
-    from django.core.cache import cache
+async def test_a_resent_message_id_still_being_answered_is_refused_with_the_original(
+    store, tenant_a, llm
+):
+    def in_flight():
+        session = services.session_open(channel="web", external_user_id="u1")[0]
+        return services.message_add_user(session=session, content="你好", channel_message_id="m")
 
-    first = ask(tenant_a, "退款多久到账？", message_id="m-2")
-    cache.clear()
-    second = ask(tenant_a, "退款多久到账？", message_id="m-2")
-    assert second.duplicate and second.answer.pk == first.answer.pk
-    assert llm.stats()["requests"] == 1
+    original = await in_scope(tenant_a, in_flight)
+    with pytest.raises(pipeline.DuplicateInFlight) as refused:
+        await ask(store, tenant_a, "你好", message_id="m", session_id=original.session_id)
+    assert refused.value.original_id == original.pk
+    assert llm.stats()["requests"] == 0
 
 
-def test_same_message_id_of_another_customer_is_not_a_duplicate(tenant_a, llm):
-    ask(tenant_a, "你好", user="u1", message_id="same")
-    other = ask(tenant_a, "你好", user="u2", message_id="same")
+async def test_the_same_message_id_of_another_customer_is_not_a_duplicate(store, tenant_a, llm):
+    await ask(store, tenant_a, "你好", user="u1", message_id="same")
+    other = await ask(store, tenant_a, "你好", user="u2", message_id="same")
     assert not other.duplicate and other.session.external_user_id == "u2"
 
 
-def test_idle_session_is_ended_and_a_new_one_started(tenant_a, llm):
-    first = ask(tenant_a, "你好")
-    with pipeline.tenant_scope(tenant_a):
-        ChatSession.objects.filter(pk=first.session.pk).update(
+async def test_an_idle_session_is_ended_and_a_new_one_started(store, tenant_a, llm):
+    first = await ask(store, tenant_a, "你好")
+    await in_scope(
+        tenant_a,
+        lambda: ChatSession.objects.filter(pk=first.session.pk).update(
             last_activity_at=timezone.now() - timedelta(minutes=31)
-        )
-    second = ask(tenant_a, "还在吗")
+        ),
+    )
+    second = await ask(store, tenant_a, "还在吗", session_id=first.session.pk)
     assert second.session.pk != first.session.pk
-    with pipeline.tenant_scope(tenant_a):
-        old = ChatSession.objects.get(pk=first.session.pk)
+    old = await in_scope(tenant_a, lambda: ChatSession.objects.get(pk=first.session.pk))
     assert old.status == SessionStatus.ENDED and old.end_reason == "idle"
 
 
-def test_history_and_tenant_prompt_go_into_the_prompt(tenant_a, llm):
+async def test_another_customers_session_is_not_found(store, tenant_a, tenant_b, llm):
+    mine = await ask(store, tenant_a, "你好", user="u1")
+    with pytest.raises(pipeline.SessionNotFound):
+        await ask(store, tenant_a, "我也要", user="u2", session_id=mine.session.pk)
+    with pytest.raises(pipeline.SessionNotFound):
+        await ask(store, tenant_b, "我也要", user="u1", session_id=mine.session.pk)
+    assert await in_scope(tenant_a, lambda: Message.objects.filter(role=Role.USER).count()) == 1
+
+
+async def test_history_and_the_tenants_prompt_go_into_the_prompt(store, tenant_a, llm):
     tenant_a.settings = {"system_prompt": "你是甲公司的客服小甲。"}
-    tenant_a.save()
-    ask(tenant_a, "第一个问题")
-    ask(tenant_a, "第二个问题")
-    messages = llm.requests()[-1]["messages"]
+    await in_thread(tenant_a.save)()
+    first = await ask(store, tenant_a, "第一个问题")
+    await ask(store, tenant_a, "第二个问题", session_id=first.session.pk)
+    # The second low-confidence answer hands off: the hand-off summary's request follows.
+    messages = next(r for r in llm.requests() if r["messages"][-1]["content"] == "第二个问题")[
+        "messages"
+    ]
     assert messages[0]["content"].startswith("你是甲公司的客服小甲。")
     assert [m["role"] for m in messages[1:]] == ["user", "assistant", "user"]
     assert messages[1]["content"] == "第一个问题"
 
 
-def test_history_respects_the_token_budget(tenant_a, llm):
+async def test_history_respects_the_token_budget(store, tenant_a, llm):
     get_config().set("dialogue.history_token_budget", 30)
-    ask(tenant_a, "很" * 40)
-    ask(tenant_a, "短问题")
+    first = await ask(store, tenant_a, "很" * 40)
+    await ask(store, tenant_a, "短问题", session_id=first.session.pk)
     messages = llm.requests()[-1]["messages"]
     assert all(m["content"] != "很" * 40 for m in messages)
 
 
-def test_knowledge_only_mode_answers_from_a_verified_entry(tenant_a, refund_entries):
-    reply = ask(tenant_a, "如何申请退款")
+async def test_knowledge_only_mode_answers_from_a_verified_entry(store, tenant_a, refund_entries):
+    reply = await ask(store, tenant_a, "如何申请退款")
     assert reply.answer.kb_only
     assert reply.answer.citations == [refund_entries[0].pk]
     assert "在订单详情页" in reply.answer.content and "[1]" in reply.answer.content
 
 
-def test_knowledge_only_mode_without_an_answer_offers_a_person(tenant_a, scope_a, make_entry):
-    make_entry("发票怎么开？", "在订单页申请电子发票。", verified=False)
-    reply = ask(tenant_a, "量子纠缠是什么")
+async def test_knowledge_only_mode_without_an_answer_offers_a_person(store, tenant_a, make_entry):
+    await in_scope(
+        tenant_a, lambda: make_entry("发票怎么开？", "在订单页申请电子发票。", verified=False)
+    )
+    reply = await ask(store, tenant_a, "量子纠缠是什么")
     assert reply.answer.kb_only and reply.answer.citations == []
     assert "转人工" in reply.answer.content
     assert reply.answer.low_confidence
@@ -144,82 +186,80 @@ def test_knowledge_only_mode_without_an_answer_offers_a_person(tenant_a, scope_a
     ("fault", "error_type"),
     [("500", "provider_error"), ("429", "rate_limited"), ("hang", "timeout")],
 )
-def test_llm_faults_give_a_fallback_and_keep_the_message(tenant_a, llm, fault, error_type):
+async def test_llm_faults_give_a_fallback_and_keep_the_message(
+    store, tenant_a, llm, fault, error_type
+):
     get_config().set("llm.timeout_seconds", 0.5)
     llm.queue_faults(fault)
-    reply = ask(tenant_a, "你好")
+    reply = await ask(store, tenant_a, "你好")
     assert reply.answer.error_type == error_type
     assert "转人工" in reply.answer.content
     assert reply.user_message.pk is not None
-    with pipeline.tenant_scope(tenant_a):
-        call = LLMCall.objects.get()
-    assert call.outcome != "ok"
+    call = await in_scope(tenant_a, LLMCall.objects.get)
+    assert call.outcome != "ok" and reply.answer.llm_call_id == str(call.pk)
 
 
-def test_handoff_keyword_opens_a_work_order_and_silences_the_assistant(tenant_a, llm):
-    from workorders.models import WorkOrder, WorkOrderEvent
-
-    ask(tenant_a, "我的车机无法升级")
-    reply = ask(tenant_a, "转人工")
+async def test_the_handoff_keyword_opens_a_work_order_and_silences_the_assistant(
+    store, tenant_a, llm
+):
+    first = await ask(store, tenant_a, "我的车机无法升级")
+    reply = await ask(store, tenant_a, "转人工", session_id=first.session.pk)
     assert reply.handed_off and reply.answer.role == Role.SYSTEM
     session = reply.session
     assert session.handoff_reason == HandoffReason.KEYWORD
-    with pipeline.tenant_scope(tenant_a):
-        work_order = WorkOrder.objects.get(pk=session.work_order_id)
-        assert work_order.source == "chat"
-        assert "我的车机无法升级" in work_order.title
-        assert "客户：我的车机无法升级" in work_order.description
+    work_order = await in_scope(tenant_a, lambda: WorkOrder.objects.get(pk=session.work_order_id))
+    assert work_order.source == "chat"
+    assert "我的车机无法升级" in work_order.title
+    assert "客户：我的车机无法升级" in work_order.description
     requests_before = llm.stats()["requests"]
-    later = ask(tenant_a, "请尽快处理")
-    assert later.answer is None and later.session.pk == session.pk
+    later = await ask(store, tenant_a, "请尽快处理", session_id=session.pk)
+    assert later.answer is None and later.session.pk == session.pk and later.handed_off
     assert llm.stats()["requests"] == requests_before
-    with pipeline.tenant_scope(tenant_a):
-        assert WorkOrderEvent.objects.filter(
+    forwarded = await in_scope(
+        tenant_a,
+        lambda: WorkOrderEvent.objects.filter(
             work_order=work_order, kind="comment", body__contains="请尽快处理"
-        ).exists()
+        ).exists(),
+    )
+    assert forwarded
 
 
-def test_repeated_low_confidence_hands_off(tenant_a, llm):
+async def test_repeated_low_confidence_hands_off(store, tenant_a, llm):
     # No knowledge at all: every answer has confidence 0.
-    first = ask(tenant_a, "问题一")
+    first = await ask(store, tenant_a, "问题一")
     assert first.answer.low_confidence and not first.handed_off
-    second = ask(tenant_a, "问题二")
+    second = await ask(store, tenant_a, "问题二", session_id=first.session.pk)
     assert second.handed_off
     assert second.session.handoff_reason == HandoffReason.LOW_CONFIDENCE
-    assert "#" in second.answer.content
+    assert f"#{second.session.work_order_id}" in second.answer.content
+    saved = await in_scope(tenant_a, lambda: Message.objects.get(pk=second.answer.pk))
+    assert saved.content == second.answer.content
 
 
-def test_ended_session_refuses_messages(tenant_a, llm):
-    from dialogue.services import session_end
-
-    reply = ask(tenant_a, "你好")
-    with pipeline.tenant_scope(tenant_a):
-        session_end(session=reply.session)
+async def test_an_ended_session_refuses_messages(store, tenant_a, llm):
+    reply = await ask(store, tenant_a, "你好")
+    await in_scope(tenant_a, lambda: services.session_end(session=reply.session))
     with pytest.raises(pipeline.SessionEnded):
-        ask(tenant_a, "还在吗", session=reply.session)
+        await ask(store, tenant_a, "还在吗", session_id=reply.session.pk)
 
 
-def test_sessions_of_two_tenants_stay_apart(tenant_a, tenant_b, llm):
-    a = ask(tenant_a, "你好", user="same-user")
-    b = ask(tenant_b, "你好", user="same-user")
+async def test_sessions_of_two_tenants_stay_apart(store, tenant_a, tenant_b, llm):
+    a = await ask(store, tenant_a, "你好", user="same-user")
+    b = await ask(store, tenant_b, "你好", user="same-user")
     assert a.session.pk != b.session.pk
     assert a.session.tenant_id == tenant_a.pk and b.session.tenant_id == tenant_b.pk
+    assert await in_scope(tenant_b, Message.objects.count) == 2
 
 
-def _collect(tenant, content, **kwargs):
-    async def run():
-        return [
-            item
-            async for item in pipeline.stream_message(
-                tenant=tenant, content=content, channel="web", external_user_id="s1", **kwargs
-            )
-        ]
-
-    return async_to_sync(run)()
+async def test_an_inactive_tenant_is_refused(store, tenant_a, llm):
+    tenant_a.is_active = False
+    await in_thread(tenant_a.save)()
+    with pytest.raises(pipeline.SessionNotFound):
+        await ask(store, tenant_a, "你好")
 
 
-def test_stream_yields_deltas_then_the_saved_reply(tenant_a, llm, refund_entries):
-    items = _collect(tenant_a, "退款多久到账")
+async def test_a_stream_yields_deltas_then_the_saved_reply(store, tenant_a, llm, refund_entries):
+    items = await collect(store, tenant_a, "退款多久到账")
     deltas = [i.text for i in items if isinstance(i, pipeline.Delta)]
     reply = items[-1]
     assert isinstance(reply, pipeline.Reply)
@@ -227,36 +267,24 @@ def test_stream_yields_deltas_then_the_saved_reply(tenant_a, llm, refund_entries
     assert reply.answer.first_token_ms is not None and reply.answer.citations
 
 
-def test_broken_stream_gives_a_fallback(tenant_a, llm):
+async def test_a_broken_stream_gives_a_fallback(store, tenant_a, llm):
     llm.queue_faults("broken_stream")
-    items = _collect(tenant_a, "你好")
+    items = await collect(store, tenant_a, "你好")
     reply = items[-1]
     assert reply.answer.error_type == "bad_response"
     assert "".join(i.text for i in items[:-1]) == reply.answer.content
 
 
-def test_stream_first_token_timeout_gives_a_fallback(tenant_a, llm):
+async def test_a_stream_without_a_first_token_in_time_gives_a_fallback(store, tenant_a, llm):
     get_config().set("llm.first_token_timeout_seconds", 0.3)
     llm.queue_faults("timeout_first_token")
-    reply = _collect(tenant_a, "你好")[-1]
+    reply = (await collect(store, tenant_a, "你好"))[-1]
     assert reply.answer.error_type == "timeout"
 
 
-def test_a_slow_consumer_gets_the_queued_tokens_in_one_delta(tenant_a, llm):
+async def test_a_slow_consumer_gets_the_queued_tokens_in_one_delta(store, tenant_a, llm):
     llm.configure(tokens=30, token_delay_ms=2)
-
-    async def run():
-        import asyncio
-
-        items = []
-        async for item in pipeline.stream_message(
-            tenant=tenant_a, content="你好", channel="web", external_user_id="slow"
-        ):
-            items.append(item)
-            await asyncio.sleep(0.03)
-        return items
-
-    items = async_to_sync(run)()
+    items = await collect(store, tenant_a, "你好", pause=0.03)
     deltas = [item.text for item in items if isinstance(item, pipeline.Delta)]
     reply = items[-1]
     assert 1 < len(deltas) < 30
@@ -264,25 +292,55 @@ def test_a_slow_consumer_gets_the_queued_tokens_in_one_delta(tenant_a, llm):
     assert reply.answer.completion_tokens == 30
 
 
-def test_stream_consumer_leaving_saves_the_partial_answer(tenant_a, llm):
+async def test_a_consumer_leaving_the_stream_keeps_the_partial_answer(store, tenant_a, llm):
     llm.configure(token_delay_ms=20, tokens=30)
-
-    async def run():
-        stream = pipeline.stream_message(
-            tenant=tenant_a, content="你好", channel="web", external_user_id="s2"
-        )
-        first = await anext(stream)
-        await stream.aclose()
-        import asyncio
-
-        for _ in range(100):
-            if not pipeline._background:
-                break
-            await asyncio.sleep(0.02)
-        return first
-
-    first = async_to_sync(run)()
+    turn = await pipeline.prepare(incoming(tenant_a, "你好"), store=store)
+    stream = pipeline.stream(turn, store=store)
+    first = await anext(stream)
+    await stream.aclose()
+    for _ in range(100):
+        if not _producers:
+            break
+        await asyncio.sleep(0.02)
     assert isinstance(first, pipeline.Delta)
-    with pipeline.tenant_scope(tenant_a):
-        answer = Message.objects.get(role=Role.ASSISTANT)
+    answer = await in_scope(tenant_a, lambda: Message.objects.get(role=Role.ASSISTANT))
     assert answer.error_type == "client_disconnected"
+    assert answer.content and first.text.startswith(answer.content[: len(first.text)])
+    call = await in_scope(tenant_a, LLMCall.objects.get)
+    assert call.outcome == "cancelled"
+
+
+async def test_visitor_admission_refuses_past_the_limit_before_saving(store, tenant_a, llm):
+    get_config().set("dialogue.visitor_rate_per_minute", 2)
+    for content in ("一", "二"):
+        await pipeline.answer(
+            incoming(tenant_a, content), store=store, admission=pipeline.VisitorRateAdmission()
+        )
+    admission = pipeline.VisitorRateAdmission()
+    with pytest.raises(pipeline.TooManyRequests):
+        await pipeline.answer(incoming(tenant_a, "三"), store=store, admission=admission)
+    assert admission.count == 3
+    assert await in_scope(tenant_a, lambda: Message.objects.filter(role=Role.USER).count()) == 2
+
+
+async def test_with_the_cache_down_the_message_is_kept_and_answered(
+    store, tenant_a, llm, refund_entries, settings
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "helpdesk.cache.SharedClientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+    admission = pipeline.VisitorRateAdmission()
+    reply = await pipeline.answer(
+        incoming(tenant_a, "退款多久到账", message_id="m1"), store=store, admission=admission
+    )
+    assert admission.count == 0  # not counted, and admitted
+    assert reply.answer.content.startswith("Stub answer") and not reply.answer.error_type
+    again = await pipeline.answer(
+        incoming(tenant_a, "退款多久到账", message_id="m1", session_id=reply.session.pk),
+        store=store,
+    )
+    assert again.duplicate and again.answer.pk == reply.answer.pk
+    assert await in_scope(tenant_a, lambda: Message.objects.filter(role=Role.USER).count()) == 1

@@ -77,7 +77,7 @@ def envelope_exception_handler(exc: Exception, context: dict) -> Response:
         message = _first_message(detail) or _("Invalid input.")
         code = "invalid"
     else:
-        fields = {}
+        fields = getattr(exc, "fields", None) or {}
         message = str(detail) if not isinstance(detail, (dict, list)) else _first_message(detail)
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code

@@ -10,13 +10,6 @@ KEYS = [
     ),
     ConfigKey("dialogue.max_message_chars", int, 2000, "Longest user message.", min_value=1),
     ConfigKey(
-        "dialogue.dedup_ttl_seconds",
-        int,
-        86400,
-        "How long message ids are remembered.",
-        min_value=1,
-    ),
-    ConfigKey(
         "dialogue.session_idle_minutes",
         int,
         30,

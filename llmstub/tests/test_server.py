@@ -268,9 +268,10 @@ def test_client_closing_a_stream_is_counted(client: OpenAI, server: StubLLMServe
 
 
 def test_serves_concurrent_streams(server: StubLLMServer) -> None:
-    server.configure(tokens=10, token_delay_ms=20)
+    # Each answer waits long before its first token, so all of them are open at once.
+    server.configure(tokens=2, latency_ms=2000)
 
-    async def run() -> float:
+    async def run() -> None:
         async with AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0) as sdk:
 
             async def one() -> None:
@@ -280,15 +281,12 @@ def test_serves_concurrent_streams(server: StubLLMServer) -> None:
                 async for _ in stream:
                     pass
 
-            started = time.perf_counter()
             await asyncio.gather(*(one() for _ in range(100)))
-            return time.perf_counter() - started
 
-    elapsed = asyncio.run(run())
+    asyncio.run(run())
 
     assert server.stats()["completed"] == 100
     assert server.stats()["max_in_flight"] == 100
-    assert elapsed < 3
 
 
 def test_healthz_and_unknown_routes(server: StubLLMServer) -> None:

@@ -1,33 +1,28 @@
-"""HTTP chat API: visitor tokens, sessions, messages (JSON and SSE), hand-off, feedback.
-
-Visitors authenticate with a signed visitor token and reach only their own web
-sessions; staff (token or session login) reach every session of their tenant.
-Viewers read; agents also write.
-"""
+"""Chat sessions and their messages: visitor tokens, opening, history, a message with its
+whole answer, hand-off, end, feedback, agent replies."""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from asgiref.sync import async_to_sync
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from accounts.models import Tenant
-from dialogue import pipeline, selectors, services, suggestions
-from dialogue.authentication import Visitor, VisitorTokenAuthentication, issue_visitor_token
-from dialogue.models import Channel, ChatSession, HandoffReason, Message, WorkOrderSuggestion
-from dialogue.models import Role as MessageRole
-from dialogue.serializers import (
+from dialogue import pipeline, selectors, services
+from dialogue.api.common import (
+    CHAT_AUTHENTICATION,
+    CONFLICT,
+    TURN_STORE,
+    ChatParticipant,
+    Conflict,
+    api_error,
+    incoming_message,
+)
+from dialogue.api.serializers import (
     AgentReplySerializer,
     ChatReplySerializer,
     ChatSessionCreateSerializer,
@@ -35,59 +30,23 @@ from dialogue.serializers import (
     FeedbackSerializer,
     MessageFilterSerializer,
     MessageSerializer,
-    ResolutionSerializer,
     SendMessageSerializer,
     SessionFilterSerializer,
-    SuggestionSerializer,
     VisitorTokenRequestSerializer,
     VisitorTokenSerializer,
 )
-from dialogue.sse import event_stream
+from dialogue.authentication import Visitor, issue_visitor_token
+from dialogue.models import Channel, HandoffReason, Message
+from dialogue.models import Role as MessageRole
 from dialogue.throttling import CHAT_THROTTLES
-from helpdesk.api.permissions import IsTenantMember, ReadOrAgent
+from helpdesk.api.permissions import IsTenantMember
 from helpdesk.api.views import (
     TenantAPIView,
-    TenantGenericAPIView,
     TenantGenericViewSet,
     TenantReadOnlyViewSet,
 )
 from helpdesk.config import get_config
-from helpdesk.db import release_pooled_connections
 from workorders.models import WorkOrder
-
-logger = logging.getLogger(__name__)
-
-CHAT_AUTHENTICATION = [VisitorTokenAuthentication, *api_settings.DEFAULT_AUTHENTICATION_CLASSES]
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("The request conflicts with the state of the resource.")
-    default_code = "conflict"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = _("The service is not available right now.")
-    default_code = "unavailable"
-
-
-CONFLICT = OpenApiResponse(description=_("The session has ended, or the message is in flight."))
-
-
-def _pipeline_error(exc: pipeline.PipelineError) -> exceptions.APIException:
-    if isinstance(exc, pipeline.InvalidMessage):
-        return exceptions.ValidationError({exc.field: [exc.message]})
-    return Conflict(exc.message, code=exc.code)
-
-
-class ChatParticipant(BasePermission):
-    """Visitors (their own sessions), viewers (read) and agents (read and write)."""
-
-    def has_permission(self, request, view) -> bool:
-        if isinstance(request.user, Visitor):
-            return getattr(request, "tenant", None) is not None and view.visitor_allowed
-        return ReadOrAgent().has_permission(request, view)
 
 
 class VisitorTokenView(TenantAPIView):
@@ -128,20 +87,6 @@ def _reply_data(reply: pipeline.Reply) -> dict:
             "handed_off": reply.handed_off,
         }
     ).data
-
-
-def _message_for(request, session: ChatSession) -> dict[str, Any]:
-    """The pipeline's arguments for the customer message in the request body (400 if bad)."""
-    body = SendMessageSerializer(data=request.data)
-    body.is_valid(raise_exception=True)
-    return {
-        "tenant": request.tenant,
-        "content": body.validated_data["content"],
-        "channel_message_id": body.validated_data.get("client_message_id", ""),
-        "session": session,
-        "channel": session.channel,
-        "external_user_id": session.external_user_id,
-    }
 
 
 class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
@@ -222,11 +167,11 @@ class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
         if request.method == "GET":
             page = self.paginate_queryset(selectors.session_history(session))
             return self.get_paginated_response(MessageSerializer(page, many=True).data)
-        message = _message_for(request, session)
+        incoming = incoming_message(request, session)
         try:
-            reply = pipeline.handle_message(**message)
+            reply = async_to_sync(pipeline.answer)(incoming, store=TURN_STORE)
         except pipeline.PipelineError as exc:
-            raise _pipeline_error(exc) from None
+            raise api_error(exc) from None
         return Response(_reply_data(reply))
 
     @extend_schema(
@@ -301,65 +246,6 @@ class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
-class JSONErrorsNegotiation(DefaultContentNegotiation):
-    """The stream's errors are JSON envelopes, whatever the client accepts.
-
-    Streaming clients send `Accept: text/event-stream`, which no DRF renderer offers;
-    default negotiation would answer 406 instead of the real error.
-    """
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
-class ChatStreamView(TenantGenericAPIView):
-    """POST a message; the answer comes back as Server-Sent Events.
-
-    A sync view with an async body: authentication, validation and saving the
-    customer's message run in the request's worker thread with the rest of the view
-    (so errors are ordinary JSON envelopes); the answer then streams from the event
-    loop (Django iterates an async StreamingHttpResponse there under ASGI). Events:
-    `delta` {text}, then one `done` {session, message, answer, text, citations,
-    confidence, usage, ...} (or `error`).
-    """
-
-    authentication_classes = CHAT_AUTHENTICATION
-    permission_classes = [ChatParticipant]
-    throttle_classes = CHAT_THROTTLES
-    serializer_class = SendMessageSerializer
-    content_negotiation_class = JSONErrorsNegotiation
-    visitor_allowed = True
-
-    def dispatch(self, request, *args, **kwargs):
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        finally:
-            release_pooled_connections()
-
-    @extend_schema(
-        request=SendMessageSerializer,
-        responses={
-            (200, "text/event-stream"): OpenApiResponse(
-                OpenApiTypes.STR, description="Server-Sent Events: delta..., then done."
-            ),
-            409: CONFLICT,
-        },
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
-        summary="Send a message; stream the answer (SSE)",
-    )
-    def post(self, request, pk: str):
-        session = get_object_or_404(selectors.sessions_visible_to(request.user), pk=pk)
-        message = _message_for(request, session)
-        try:
-            turn = pipeline.prepare_turn(**message)
-        except pipeline.PipelineError as exc:
-            raise _pipeline_error(exc) from None
-        response = StreamingHttpResponse(event_stream(turn), content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        return response
-
-
 class ChatMessageViewSet(TenantReadOnlyViewSet):
     """Staff: every message of the tenant, filtered."""
 
@@ -376,101 +262,3 @@ class ChatMessageViewSet(TenantReadOnlyViewSet):
         messages = selectors.messages_filter(self.get_queryset(), **filters.validated_data)
         page = self.paginate_queryset(messages)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-
-def _work_order(pk: Any):
-    return get_object_or_404(WorkOrder.objects.all(), pk=pk)
-
-
-class WorkOrderConversationView(TenantGenericAPIView):
-    serializer_class = MessageSerializer
-    permission_classes = [IsTenantMember]
-
-    @extend_schema(
-        responses=MessageSerializer(many=True),
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
-        summary="The chat conversation that led to a work order",
-    )
-    def get(self, request, pk: str):
-        work_order = _work_order(pk)
-        page = self.paginate_queryset(selectors.work_order_conversation(work_order.pk))
-        return self.get_paginated_response(MessageSerializer(page, many=True).data)
-
-
-class WorkOrderSuggestionView(TenantGenericAPIView):
-    serializer_class = SuggestionSerializer
-    permission_classes = [ReadOrAgent]
-
-    @extend_schema(
-        responses=SuggestionSerializer(many=True),
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
-        summary="AI suggestions of a work order",
-    )
-    def get(self, request, pk: str):
-        work_order = _work_order(pk)
-        suggestions_qs = WorkOrderSuggestion.objects.filter(work_order=work_order)
-        page = self.paginate_queryset(suggestions_qs)
-        return self.get_paginated_response(SuggestionSerializer(page, many=True).data)
-
-    @extend_schema(
-        request=None,
-        responses={201: SuggestionSerializer, 503: OpenApiResponse(description="No suggestion.")},
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
-        summary="Generate an AI suggestion for a work order",
-    )
-    def post(self, request, pk: str):
-        work_order = _work_order(pk)
-        try:
-            suggestion = suggestions.suggestion_generate(work_order=work_order, actor=request.user)
-        except suggestions.SuggestionUnavailable as exc:
-            raise ServiceUnavailable(str(exc)) from None
-        return Response(SuggestionSerializer(suggestion).data, status=status.HTTP_201_CREATED)
-
-
-class SuggestionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
-    """Review AI suggestions: record the human resolution, approve or reject."""
-
-    serializer_class = SuggestionSerializer
-    permission_classes = [ReadOrAgent]
-
-    def get_queryset(self):
-        return WorkOrderSuggestion.objects.all()
-
-    @extend_schema(request=ResolutionSerializer, summary="Record the human resolution")
-    @action(detail=True, methods=["post"])
-    def resolution(self, request, pk=None):
-        body = ResolutionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        suggestion = suggestions.suggestion_record_resolution(
-            suggestion=self.get_object(),
-            human_resolution=body.validated_data["human_resolution"],
-        )
-        return Response(self.get_serializer(suggestion).data)
-
-    @extend_schema(
-        request=None,
-        responses={200: SuggestionSerializer, 409: CONFLICT},
-        summary="Approve: turn it into a verified knowledge entry",
-    )
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
-        try:
-            suggestion = suggestions.suggestion_approve(
-                suggestion=self.get_object(), actor=request.user
-            )
-        except suggestions.SuggestionStateError as exc:
-            raise Conflict(str(exc)) from None
-        return Response(self.get_serializer(suggestion).data)
-
-    @extend_schema(
-        request=None, responses={200: SuggestionSerializer, 409: CONFLICT}, summary="Reject"
-    )
-    @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
-        try:
-            suggestion = suggestions.suggestion_reject(
-                suggestion=self.get_object(), actor=request.user
-            )
-        except suggestions.SuggestionStateError as exc:
-            raise Conflict(str(exc)) from None
-        return Response(self.get_serializer(suggestion).data)

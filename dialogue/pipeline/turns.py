@@ -1,0 +1,290 @@
+"""The pipeline's steps, in order, over the store an entry point chose.
+
+    turn = await prepare(incoming, store=store, admission=admission)
+    reply = await complete(turn, store=store)          # the whole answer
+    async for item in stream(turn, store=store): ...   # Delta items, then the Reply
+
+`prepare` validates, admits, saves the customer's message with its context (before any
+LLM call, so it is never lost), routes it, and answers at once whatever needs no LLM
+(a duplicate, a hand-off, a message for the person who has the conversation, an answer
+from the knowledge base alone). Errors it raises (`dialogue.pipeline.errors`) come
+before anything of the message is written, so an entry point may hand the message to
+another entry point to report them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from django.utils.translation import gettext as _
+
+from dialogue.models import HandoffReason, SessionStatus
+from dialogue.pipeline import decisions
+from dialogue.pipeline.admission import Admission, AlreadyAdmitted
+from dialogue.pipeline.errors import DuplicateInFlight, SessionEnded
+from dialogue.pipeline.prompt import build_prompt
+from dialogue.pipeline.store import TurnStore
+from dialogue.pipeline.values import (
+    AnswerDraft,
+    Appended,
+    Delta,
+    Duplicate,
+    IncomingMessage,
+    Reply,
+    Route,
+    Turn,
+    TurnSettings,
+)
+from helpdesk.tenancy import tenant_scope
+from llm.calls import LLMResult, StreamDelta
+from llm.choices import Purpose
+from llm.client import get_llm_client
+from llm.errors import LLMError
+
+logger = logging.getLogger(__name__)
+
+ADMIT = AlreadyAdmitted()
+_producers: set[asyncio.Task] = set()
+
+
+async def prepare(
+    incoming: IncomingMessage, *, store: TurnStore, admission: Admission = ADMIT
+) -> Turn:
+    started = time.perf_counter()
+    settings = TurnSettings.load()
+    content = decisions.validated_content(incoming.content, settings)
+    await admission.admit(incoming, settings)
+    search = decisions.search_request(content, settings)
+    appended = await store.append(incoming, content=content, settings=settings, search=search)
+    if isinstance(appended, Duplicate):
+        return _answered_before(incoming, settings, appended, started)
+    turn = _turn(incoming, settings, appended, content, started)
+    with tenant_scope(turn.tenant):
+        match turn.route:
+            case Route.FORWARD:
+                await store.forward_to_agent(turn)
+                turn.reply = Reply(turn.session, turn.user_message, None)
+            case Route.HAND_OFF:
+                turn.reply = await _hand_off_on_request(turn, store)
+            case Route.KNOWLEDGE_ONLY:
+                draft = decisions.knowledge_only_answer(
+                    turn.hits, settings=settings, elapsed_ms=turn.elapsed_ms()
+                )
+                turn.reply = await settle(turn, draft, store)
+            case Route.ANSWER:
+                turn.prompt = build_prompt(
+                    tenant=turn.tenant,
+                    settings=settings,
+                    hits=turn.hits,
+                    history=appended.history,
+                    suggestions=appended.suggestions,
+                    content=content,
+                )
+    return turn
+
+
+def _turn(
+    incoming: IncomingMessage,
+    settings: TurnSettings,
+    appended: Appended,
+    content: str,
+    started: float,
+) -> Turn:
+    route = decisions.route(
+        session_status=appended.session.status, content=content, settings=settings
+    )
+    return Turn(
+        incoming=incoming,
+        settings=settings,
+        tenant=appended.tenant,
+        session=appended.session,
+        user_message=appended.message,
+        route=route,
+        hits=appended.hits if route in (Route.ANSWER, Route.KNOWLEDGE_ONLY) else [],
+        started=started,
+    )
+
+
+def _answered_before(
+    incoming: IncomingMessage, settings: TurnSettings, duplicate: Duplicate, started: float
+) -> Turn:
+    """The same reply again; an error while the first one is still being answered."""
+    answered = duplicate.answer is not None or duplicate.session.status != SessionStatus.ACTIVE
+    if not answered:
+        raise DuplicateInFlight(
+            _("This message is already being answered."), original_id=duplicate.original.pk
+        )
+    reply = Reply(duplicate.session, duplicate.original, duplicate.answer, duplicate=True)
+    return Turn(
+        incoming=incoming,
+        settings=settings,
+        tenant=duplicate.tenant,
+        session=duplicate.session,
+        user_message=duplicate.original,
+        route=Route.DUPLICATE,
+        reply=reply,
+        started=started,
+    )
+
+
+async def _hand_off_on_request(turn: Turn, store: TurnStore) -> Reply:
+    turn.session = await store.hand_off(turn, HandoffReason.KEYWORD)
+    notice = decisions.hand_off_notice(turn.session.work_order_id, elapsed_ms=turn.elapsed_ms())
+    answer, _streak = await store.save_answer(turn, notice)
+    return Reply(turn.session, turn.user_message, answer)
+
+
+async def settle(turn: Turn, draft: AnswerDraft, store: TurnStore) -> Reply:
+    """Save the answer, then hand the conversation off if low-confidence answers in a
+    row reached the limit (and say so in the answer)."""
+    answer, streak = await store.save_answer(turn, draft)
+    if not decisions.hand_off_due(draft, streak, turn.settings):
+        return Reply(turn.session, turn.user_message, answer)
+    try:
+        turn.session = await store.hand_off(turn, HandoffReason.LOW_CONFIDENCE)
+    except SessionEnded:
+        return Reply(turn.session, turn.user_message, answer)
+    answer.content += "\n\n" + decisions.transferred_notice(turn.session.work_order_id)
+    await store.amend_answer(answer, answer.content)
+    return Reply(turn.session, turn.user_message, answer)
+
+
+async def complete(turn: Turn, *, store: TurnStore) -> Reply:
+    """The whole answer at once."""
+    if turn.reply is not None:
+        return turn.reply
+    with tenant_scope(turn.tenant):
+        text, result, error = "", None, None
+        try:
+            result = await get_llm_client().acomplete(
+                turn.prompt,
+                purpose=Purpose.CHAT,
+                max_tokens=turn.settings.max_output_tokens,
+                settings=turn.settings.llm,
+                recorder=store.call_recorder,
+            )
+            text = result.text
+        except LLMError as exc:
+            error = exc
+        return await settle(turn, _llm_draft(turn, text, result, error), store)
+
+
+def _llm_draft(
+    turn: Turn, text: str, result: LLMResult | None, error: LLMError | None
+) -> AnswerDraft:
+    if error is not None:
+        logger.warning("LLM failed for session %s: %s", turn.session.pk, error.error_type)
+    return decisions.llm_answer(
+        text,
+        hits=turn.hits,
+        result=result,
+        error=error,
+        settings=turn.settings,
+        elapsed_ms=turn.elapsed_ms(),
+    )
+
+
+async def stream(turn: Turn, *, store: TurnStore) -> AsyncIterator[Delta | Reply]:
+    """Stream the answer: Delta items, then the saved Reply.
+
+    The LLM call runs in its own task, which enters the tenant scope itself, so the
+    scope never leaks into (or depends on) the consumer's context. Deltas that queue up
+    while the consumer is busy are sent as one. If the consumer stops early (the client
+    disconnected), the task is cancelled and what was generated so far is saved, marked
+    `client_disconnected`.
+    """
+    if turn.reply is not None:
+        if turn.reply.answer is not None:
+            yield Delta(turn.reply.text)
+        yield turn.reply
+        return
+    queue: asyncio.Queue[Delta | Reply | BaseException] = asyncio.Queue()
+    task = asyncio.create_task(_produce(turn, store, queue))
+    _producers.add(task)
+    task.add_done_callback(_producers.discard)
+    try:
+        while True:
+            ready = [await queue.get()]
+            while not queue.empty():
+                ready.append(queue.get_nowait())
+            for item in _merged_deltas(ready):
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if isinstance(item, Reply):
+                    return
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+def _merged_deltas(
+    items: list[Delta | Reply | BaseException],
+) -> list[Delta | Reply | BaseException]:
+    """Join consecutive Deltas: a busy consumer catches up in one write, not one per token."""
+    merged: list[Delta | Reply | BaseException] = []
+    for item in items:
+        if isinstance(item, Delta) and merged and isinstance(merged[-1], Delta):
+            merged[-1] = Delta(merged[-1].text + item.text)
+        else:
+            merged.append(item)
+    return merged
+
+
+async def _produce(turn: Turn, store: TurnStore, queue: asyncio.Queue) -> None:
+    with tenant_scope(turn.tenant):
+        parts: list[str] = []
+        result, error = None, None
+        try:
+            async for item in get_llm_client().astream(
+                turn.prompt,
+                purpose=Purpose.CHAT,
+                max_tokens=turn.settings.max_output_tokens,
+                settings=turn.settings.llm,
+                recorder=store.call_recorder,
+            ):
+                if isinstance(item, StreamDelta):
+                    if item.text:
+                        parts.append(item.text)
+                        queue.put_nowait(Delta(item.text))
+                        if len(parts) == 1:
+                            # Let the consumer send the first token before the rest of
+                            # a burst (already read from the socket) is parsed.
+                            await asyncio.sleep(0)
+                else:
+                    result = item
+        except LLMError as exc:
+            error = exc
+        except asyncio.CancelledError:
+            await _save_partial(turn, store, "".join(parts))
+            raise
+        except Exception as exc:
+            queue.put_nowait(exc)
+            raise
+        streamed = "".join(parts)
+        try:
+            reply = await settle(turn, _llm_draft(turn, streamed, result, error), store)
+        except Exception as exc:
+            queue.put_nowait(exc)
+            raise
+        if reply.text.startswith(streamed) and len(reply.text) > len(streamed):
+            queue.put_nowait(Delta(reply.text[len(streamed) :]))
+        queue.put_nowait(reply)
+
+
+async def _save_partial(turn: Turn, store: TurnStore, text: str) -> None:
+    try:
+        await store.save_answer(turn, decisions.partial_answer(text, elapsed_ms=turn.elapsed_ms()))
+    except Exception:
+        logger.exception("Could not save the partial answer of session %s", turn.session.pk)
+
+
+async def answer(
+    incoming: IncomingMessage, *, store: TurnStore, admission: Admission = ADMIT
+) -> Reply:
+    """`prepare`, then `complete`: one message, one whole answer."""
+    turn = await prepare(incoming, store=store, admission=admission)
+    return await complete(turn, store=store)
