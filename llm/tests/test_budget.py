@@ -62,9 +62,9 @@ def test_budget_per_tenant_from_the_configuration(tenant_a, tenant_b, budgets):
 def test_bad_budget_configuration_is_refused():
     from helpdesk.config_schema import ConfigError
 
-    with pytest.raises(ConfigError, match="budget.tenants"):
+    with pytest.raises(ConfigError, match=r"budget\.tenants"):
         get_config().update({"budget.tenants": {"acme": {"monthly_tokens": -1}}})
-    with pytest.raises(ConfigError, match="budget.tenants"):
+    with pytest.raises(ConfigError, match=r"budget\.tenants"):
         get_config().update({"budget.tenants": {"acme": {"tokens": 5}}})
 
 
