@@ -64,7 +64,6 @@ def labels() -> dict[str, str]:
     """The words the page's scripts show, in the request's language."""
     return {
         "previous": _("previous period"),
-        "noData": _("No data"),
         "updated": _("Updated"),
         "refreshFailed": _("Refresh failed; retrying."),
         "conversations": _("Conversations"),
@@ -75,7 +74,6 @@ def labels() -> dict[str, str]:
         "workOrders": _("Work orders"),
         "alerts": _("Alerts"),
         "cost": _("Cost (CNY)"),
-        "times": _("times"),
         "writeEntry": _("Write a knowledge entry"),
         "handoff": _("hand-off"),
         "lowConfidence": _("low confidence"),
