@@ -106,10 +106,9 @@ def load(sessions: int, orders: int) -> tuple[int, int]:
                     statement,
                     {"tenant": tenant.pk, "sessions": n_sessions, "orders": n_orders, "days": DAYS},
                 )
-                print(
-                    f"  {tenant.slug}: {cursor.rowcount:>9,} rows in {time.perf_counter() - started:5.1f} s"
-                    f"  {statement.split('(')[0].strip()}"
-                )
+                seconds = time.perf_counter() - started
+                table = statement.split("(")[0].strip()
+                print(f"  {tenant.slug}: {cursor.rowcount:>9,} rows in {seconds:5.1f} s  {table}")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return Tenant.objects.get(slug="big").pk, small.pk
