@@ -7,4 +7,5 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
-        from reports import signals  # noqa: F401  (connects the rollup invalidation receivers)
+        # lazy: the receivers import models, which needs the app registry ready
+        from reports import signals  # noqa: F401
