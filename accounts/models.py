@@ -7,18 +7,31 @@ lists users filters them by the caller's tenant explicitly.
 
 import hashlib
 import secrets
+import zoneinfo
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.roles import ROLE_RANK, Role
 
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
 
 def new_widget_key() -> str:
     return secrets.token_urlsafe(24)
+
+
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("%(name)s is not a known time zone (e.g. Asia/Shanghai)."),
+            code="invalid_time_zone",
+            params={"name": name},
+        )
 
 
 class Tenant(models.Model):
@@ -31,6 +44,13 @@ class Tenant(models.Model):
         unique=True,
         default=new_widget_key,
         help_text=_("Public key that the web chat widget sends to identify the tenant."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=DEFAULT_TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text=_("IANA name, e.g. Asia/Shanghai: the days of the dashboard and reports."),
     )
     settings = models.JSONField(
         _("settings"),
@@ -47,6 +67,14 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The tenant's time zone (the default one if the stored name is unknown here)."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo(DEFAULT_TIME_ZONE)
 
 
 class User(AbstractUser):

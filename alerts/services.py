@@ -196,6 +196,26 @@ DEFAULT_RULES = (
         _("LLM spending in the last day is above 100 CNY."),
     ),
     DefaultRule(
+        pgettext_lazy("alert rule", "LLM budget 80 percent used"),
+        "llm.budget_used",
+        Unit.RATIO,
+        Comparison.GTE,
+        0.8,
+        60,
+        Level.WARNING,
+        _("At least 80 percent of this month's LLM budget (tokens or cost) is used."),
+    ),
+    DefaultRule(
+        pgettext_lazy("alert rule", "LLM budget spent"),
+        "llm.budget_used",
+        Unit.RATIO,
+        Comparison.GTE,
+        1.0,
+        60,
+        Level.ERROR,
+        _("This month's LLM budget (tokens or cost) is spent."),
+    ),
+    DefaultRule(
         pgettext_lazy("alert rule", "Overdue work orders"),
         "workorders.overdue",
         Unit.COUNT,
@@ -219,7 +239,8 @@ DEFAULT_RULES = (
 
 
 def alert_rules_create_defaults(*, tenant: Tenant) -> list[AlertRule]:
-    """Create the default rules the tenant does not have yet (one per metric); idempotent.
+    """Create the default rules the tenant does not have yet; idempotent (a metric the tenant
+    already has a rule for gets none of its defaults).
 
     A default whose metric is not registered (its app is not installed) is still created
     with the unit it is written in: the evaluator skips it until the metric exists.

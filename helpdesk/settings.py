@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "alerts",
     "dialogue",
     "llm",
+    "reports",
 ]
 
 MIDDLEWARE = [

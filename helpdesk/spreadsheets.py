@@ -56,6 +56,22 @@ def xlsx_response(rows: Iterable[list[object]], filename: str) -> HttpResponse:
     return response
 
 
+def workbook_response(sheets: Iterable[tuple[str, Iterable[list[object]]]], filename: str):
+    """An XLSX workbook with one sheet per (title, rows); titles are cut to Excel's 31."""
+    from openpyxl import Workbook  # lazy: only downloads need openpyxl, not start-up
+
+    workbook = Workbook(write_only=True)
+    for title, rows in sheets:
+        sheet = workbook.create_sheet(title=title[:31])
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+    return response
+
+
 def spreadsheet_response(
     rows: Iterable[list[object]], filename: str, file_format: str
 ) -> HttpResponse:

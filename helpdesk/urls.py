@@ -13,10 +13,13 @@ api_v1 = [
     path("", include("alerts.urls")),
     path("", include("dialogue.urls")),
     path("", include("llm.urls")),
+    path("", include("reports.urls")),
 ]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The dashboard is the admin's front page (admin/) and comes before the admin's own.
+    path("admin/", include("reports.admin_urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("chat/", include("dialogue.widget_urls")),

@@ -16,6 +16,11 @@ from knowledge.models import CustomWord, ImportJob, KnowledgeEntry, SynonymGroup
 from knowledge.search import search
 from knowledge.tasks import run_import
 
+# A draft entry handed to the add form through the session (the reports dashboard writes
+# one from a question the assistant could not answer); the add form takes it with ?draft=1.
+DRAFT_SESSION_KEY = "knowledge_entry_draft"
+DRAFT_FIELDS = ("question", "answer", "category")
+
 
 class KnowledgeEntryForm(forms.ModelForm):
     class Meta:
@@ -58,6 +63,14 @@ class KnowledgeEntryAdmin(TenantScopedAdmin):
     # save_model reads every editable field from the form, so the form shows all of them.
     fields = (*services.EDITABLE_FIELDS, *readonly_fields)
     actions = ("verify_selected", "unverify_selected", "deactivate_selected")
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.pop("draft", None)
+        draft = request.session.pop(DRAFT_SESSION_KEY, None) if "draft" in request.GET else None
+        if isinstance(draft, dict):
+            initial.update({name: str(draft[name]) for name in DRAFT_FIELDS if name in draft})
+        return initial
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip() or current_tenant_or_none() is None:

@@ -9,6 +9,7 @@ class Purpose(models.TextChoices):
     SUGGESTION = "suggestion", _("work-order suggestion")
     HANDOFF_SUMMARY = "handoff_summary", _("hand-off summary")
     EXTRACTION = "extraction", _("extraction")
+    KNOWLEDGE_DRAFT = "knowledge_draft", _("knowledge-entry draft")
     OTHER = "other", _("other")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from alerts.registry import Unit, metric
+from llm.budget import budget_state
 from llm.models import LLMCall
 from llm.selectors import usage_totals
 
@@ -47,3 +48,10 @@ def cost_per_day(*, tenant: Any, since: datetime, until: datetime) -> float | No
         return None
     cost = _totals(since, until)["cost"]
     return float(cost) * (DAY / (until - since))
+
+
+@metric("llm.budget_used", unit=Unit.RATIO, label=_("Share of the monthly LLM budget used"))
+def budget_used(*, tenant: Any, since: datetime, until: datetime) -> float | None:
+    """Tokens or cost used in the calendar month of `until` (the tenant's time zone) over the
+    monthly budget, whichever share is larger; the window is not used. None without budget."""
+    return budget_state(until).used_share

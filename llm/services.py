@@ -1,8 +1,12 @@
 """Writes of the llm app."""
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+from django.db import transaction
+
+from llm.budget import budget_usage_add
 from llm.models import LLMCall
 
 
@@ -43,7 +47,20 @@ def llm_call_build(
 
 
 def llm_call_record(**fields: Any) -> LLMCall:
-    """Record one LLM call in the active tenant (`llm.recording` calls this for every call)."""
+    """Record one LLM call in the active tenant (`llm.recording` calls this for every call).
+
+    Once the row is committed, its tokens and cost count in the tenant's monthly budget.
+    """
     call = llm_call_build(**fields)
     call.save()
+    transaction.on_commit(
+        partial(
+            budget_usage_add,
+            tenant=call.tenant,
+            created_at=call.created_at,
+            tokens=call.prompt_tokens + call.completion_tokens,
+            cost=call.cost,
+        ),
+        robust=True,
+    )
     return call

@@ -10,16 +10,17 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed
+from django.urls import path
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin, rows_in_their_scope
 from helpdesk.roles import Role
 from helpdesk.tenancy import current_tenant_or_none
-from workorders import exporting, rules, selectors, services
+from workorders import exporting, rules, selectors, services, suggestion_panel
 from workorders.models import WorkOrder, WorkOrderEvent
 
 Status = WorkOrder.Status
@@ -181,6 +182,38 @@ class WorkOrderAdmin(TenantScopedAdmin):
             {"fields": ("source", "created_at", "updated_at", "resolved_at", "closed_at")},
         ),
     )
+
+    change_form_template = "admin/workorders/workorder/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/suggestions/",
+                self.admin_site.admin_view(self.suggestions_view),
+                name="workorders_workorder_suggestions",
+            ),
+            *super().get_urls(),
+        ]
+
+    def suggestions_view(self, request: HttpRequest, object_id: str):
+        """AI-suggestion actions of the change page (see workorders.suggestion_panel)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not suggestion_panel.can_act(request):
+            raise PermissionDenied
+        # Tenant staff only (can_act): the middleware's scope limits get_object to their rows.
+        work_order = self.get_object(request, object_id)
+        if work_order is None:
+            raise Http404
+        return suggestion_panel.suggestions_view(request, work_order)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        def panel() -> str:
+            work_order = self.get_object(request, object_id)
+            return suggestion_panel.render_panel(request, work_order) if work_order else ""
+
+        extra_context = {**(extra_context or {}), "suggestion_panel": panel}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         # The same search as the API, which uses the search indexes (see selectors.search).

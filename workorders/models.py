@@ -100,6 +100,13 @@ class WorkOrder(TenantOwnedModel):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
+    first_response_at = models.DateTimeField(
+        _("first response at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When a person first replied to the requester or changed the status."),
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
 
     objects = WorkOrderManager()
@@ -132,6 +139,13 @@ class WorkOrder(TenantOwnedModel):
                 condition=Q(status__in=["open", "in_progress", "pending"]),
                 name="workorder_unresolved_due",
             ),
+            # Reports: resolutions and SLA deadlines in a period.
+            models.Index(
+                fields=["tenant", "resolved_at"],
+                condition=Q(resolved_at__isnull=False),
+                name="workorder_resolved",
+            ),
+            models.Index(fields=["tenant", "due_at"], name="workorder_due"),
         ]
 
     def __str__(self) -> str:

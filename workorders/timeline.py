@@ -39,6 +39,16 @@ def created_snapshot(work_order: WorkOrder) -> dict[str, Any]:
     }
 
 
+def counts_as_response(*, kind: str, actor: User | None, internal: bool) -> bool:
+    """Whether an event is a person answering the requester: a reply, a status change or a
+    resolution. Internal notes, assignments and the product's own events are not."""
+    if event_actor(actor) is None:
+        return False
+    if kind == WorkOrderEvent.Kind.COMMENT:
+        return not internal
+    return kind in (WorkOrderEvent.Kind.STATUS_CHANGED, WorkOrderEvent.Kind.RESOLUTION_SET)
+
+
 def record_event(
     work_order: WorkOrder,
     *,
@@ -49,7 +59,8 @@ def record_event(
     after: dict | None = None,
     internal: bool = False,
 ) -> WorkOrderEvent:
-    return WorkOrderEvent.objects.create(
+    """Append an event; the first response also sets the work order's `first_response_at`."""
+    event = WorkOrderEvent.objects.create(
         work_order=work_order,
         kind=kind,
         actor=event_actor(actor),
@@ -58,3 +69,11 @@ def record_event(
         after=after,
         internal=internal,
     )
+    if work_order.first_response_at is None and counts_as_response(
+        kind=kind, actor=actor, internal=internal
+    ):
+        WorkOrder.objects.filter(pk=work_order.pk, first_response_at__isnull=True).update(
+            first_response_at=event.created_at
+        )
+        work_order.first_response_at = event.created_at
+    return event

@@ -213,7 +213,7 @@ def test_default_rules_without_their_metrics_do_not_crash(tenant_a, make_probe):
         backlog = AlertRule.objects.get(name="工单积压")
         AlertRule.objects.filter(pk=backlog.pk).update(metric="not.installed")
     results = alerts_evaluate_tenant(tenant=tenant_a)
-    assert len(results) == 7
+    assert len(results) == 9
     by_rule = {r.rule_id: r.outcome for r in results}
     assert by_rule[backlog.pk] == Outcome.SKIPPED
 

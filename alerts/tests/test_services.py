@@ -107,23 +107,28 @@ def test_one_open_alert_per_rule_is_a_database_constraint(scope_a, probe, make_r
 def test_default_rules_are_idempotent_with_correct_units(tenant_a, tenant_b):
     created = alert_rules_create_defaults(tenant=tenant_a)
     again = alert_rules_create_defaults(tenant=tenant_a)
-    assert len(created) == len(DEFAULT_RULES) == 7
+    assert len(created) == len(DEFAULT_RULES) == 9
     assert again == []
     with tenant_scope(tenant_a):
-        rules = {r.metric: r for r in AlertRule.objects.all()}
+        rules = {(r.metric, r.threshold): r for r in AlertRule.objects.all()}
     with tenant_scope(tenant_b):
         assert not AlertRule.objects.exists()
-    expected = {
-        "workorders.avg_satisfaction": ("lt", 3.5, "score"),
-        "dialogue.knowledge_hit_rate": ("lt", 0.6, "ratio"),
-        "llm.error_rate": ("gt", 0.1, "ratio"),
-        "llm.latency_p95": ("gt", 5000, "ms"),
-        "llm.cost_per_day": ("gt", 100, "cny"),
-        "workorders.overdue": ("gt", 0, "count"),
-        "workorders.backlog": ("gt", 50, "count"),
-    }
-    assert {m: (r.comparison, r.threshold, r.unit) for m, r in rules.items()} == expected
-    assert rules["workorders.backlog"].name == "工单积压"
+    expected = [
+        ("workorders.avg_satisfaction", "lt", 3.5, "score"),
+        ("dialogue.knowledge_hit_rate", "lt", 0.6, "ratio"),
+        ("llm.error_rate", "gt", 0.1, "ratio"),
+        ("llm.latency_p95", "gt", 5000, "ms"),
+        ("llm.cost_per_day", "gt", 100, "cny"),
+        ("llm.budget_used", "gte", 0.8, "ratio"),
+        ("llm.budget_used", "gte", 1.0, "ratio"),
+        ("workorders.overdue", "gt", 0, "count"),
+        ("workorders.backlog", "gt", 50, "count"),
+    ]
+    assert {
+        (metric, threshold): (comparison, threshold, unit)
+        for metric, comparison, threshold, unit in expected
+    } == {key: (r.comparison, r.threshold, r.unit) for key, r in rules.items()}
+    assert rules[("workorders.backlog", 50)].name == "工单积压"
 
 
 def test_default_rules_match_the_registered_metrics_units():

@@ -152,7 +152,7 @@ def test_demo_seed_is_idempotent(tenant_a):
     with tenant_scope(tenant_a):
         seed(tenant_a)
         seed(tenant_a)
-        assert AlertRule.objects.count() == 7
+        assert AlertRule.objects.count() == 9
         assert Alert.objects.filter(source="manual").count() == 1
         assert (
             Alert.objects.filter(status__in=Alert.OPEN_STATUSES).values("rule").distinct().count()

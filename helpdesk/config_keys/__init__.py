@@ -1,6 +1,16 @@
 """Configuration key declarations, one module per section."""
 
-from helpdesk.config_keys import alerts, dialogue, feishu, knowledge, llm, security, workorders
+from helpdesk.config_keys import (
+    alerts,
+    budget,
+    dialogue,
+    feishu,
+    knowledge,
+    llm,
+    reports,
+    security,
+    workorders,
+)
 
 ALL_KEYS = [
     *llm.KEYS,
@@ -10,4 +20,6 @@ ALL_KEYS = [
     *feishu.KEYS,
     *workorders.KEYS,
     *security.KEYS,
+    *budget.KEYS,
+    *reports.KEYS,
 ]

@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("helpdesk", "accounts", "workorders", "knowledge", "alerts", "dialogue", "llm")
+PACKAGES = (
+    "helpdesk",
+    "accounts",
+    "workorders",
+    "knowledge",
+    "alerts",
+    "dialogue",
+    "llm",
+    "reports",
+)
 STANDALONE = ("llmstub",)
 APPS = PACKAGES[1:]
 COMPOSITION_ROOT = {"helpdesk.settings", "helpdesk.settings_test", "helpdesk.urls", "helpdesk.asgi"}

@@ -1,0 +1,180 @@
+"""Benchmark: the dashboard at 1,000,000 messages and 100,000 work orders in one tenant.
+
+    .venv/bin/python bench/reports_dashboard.py            # 1,000,000 messages
+    .venv/bin/python bench/reports_dashboard.py --small    # 100,000 messages
+    .venv/bin/python bench/reports_dashboard.py --reuse    # measure again without reloading
+
+It creates the database `helpdesk_bench_reports_dashboard` (dropped and created again
+unless --reuse), migrates it, loads one big tenant with server-side INSERT ... SELECT over
+generate_series (200,000 conversations of 5 messages over 180 days, an LLM call per answer,
+100,000 work orders, 1,000 alerts) and a small second tenant, runs VACUUM ANALYZE, then
+times in-process requests (Django's test client, a logged-in tenant admin) of the dashboard
+page and its JSON, for 7, 30 and 180 days: the first request of a period (its rollups are
+computed then) and the following ones. It prints median and p95 of each.
+
+Server: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchdb import recreate_database, setup_django  # noqa: E402
+
+DATABASE = "helpdesk_bench_reports_dashboard"
+DAYS = 180
+
+LOAD = [
+    # Conversations: every 10th handed off, every 7th rated.
+    """INSERT INTO dialogue_chatsession (tenant_id, channel, external_user_id, status,
+        handoff_reason, end_reason, message_count, low_confidence_streak, satisfaction,
+        started_at, last_activity_at, handed_off_at)
+       SELECT %(tenant)s, 'web', 'v-' || i, 'ended',
+              CASE WHEN i %% 10 = 0 THEN 'keyword' ELSE '' END, 'closed', 5, 0,
+              CASE WHEN i %% 7 = 0 THEN 1 + i %% 5 END,
+              now() - (i::float / %(sessions)s) * interval '%(days)s days',
+              now() - (i::float / %(sessions)s) * interval '%(days)s days',
+              CASE WHEN i %% 10 = 0
+                   THEN now() - (i::float / %(sessions)s) * interval '%(days)s days' END
+       FROM generate_series(1, %(sessions)s) AS i""",
+    # Five messages each: user, assistant, user, assistant, user.
+    """INSERT INTO dialogue_message (tenant_id, session_id, role, content, channel_message_id,
+        citations, low_confidence, kb_only, llm_call_id, error_type, thumbs_up, created_at)
+       SELECT s.tenant_id, s.id, CASE WHEN k %% 2 = 0 THEN 'assistant' ELSE 'user' END,
+              (ARRAY['车机黑屏怎么办', 'OTA 升级失败', '蓝牙连不上', '充电中断怎么处理',
+                     '导航定位漂移'])[1 + (s.id + k) %% 5],
+              '', CASE WHEN k %% 2 = 0 AND s.id %% 3 <> 0 THEN '[1]'::jsonb ELSE '[]'::jsonb END,
+              k %% 2 = 0 AND s.id %% 6 = 0, false, '', '',
+              CASE WHEN k %% 2 = 0 AND s.id %% 11 = 0 THEN s.id %% 2 = 0 END,
+              s.started_at + k * interval '1 minute'
+       FROM dialogue_chatsession s CROSS JOIN generate_series(1, 5) AS k
+       WHERE s.tenant_id = %(tenant)s""",
+    """INSERT INTO llm_llmcall (tenant_id, purpose, model, stream, prompt_tokens,
+        completion_tokens, usage_reported, cost, latency_ms, attempts, outcome, error_type,
+        created_at)
+       SELECT tenant_id, 'chat', CASE WHEN id %% 4 = 0 THEN 'deepseek-chat' ELSE 'qwen-plus' END,
+              true, 600, 150, true, 0.0009, 800, 1, 'ok', '', created_at
+       FROM dialogue_message WHERE tenant_id = %(tenant)s AND role = 'assistant'""",
+    """INSERT INTO workorders_workorder (tenant_id, number, title, description, category,
+        priority, status, source, requester_name, requester_contact, requester_external_id,
+        vin, module, region, extra, resolution, created_at, updated_at, due_at, resolved_at,
+        first_response_at)
+       SELECT %(tenant)s, 'WO-B-' || i, '工单 ' || i, '',
+              (ARRAY['OTA','充电','车机','售后'])[1 + i %% 4],
+              (ARRAY['low','medium','high','urgent'])[1 + i %% 4],
+              CASE WHEN i %% 5 = 0 THEN 'open' ELSE 'resolved' END, 'chat', '', '', '', '',
+              (ARRAY['车机','T-BOX','BMS','ADAS','座舱'])[1 + i %% 5], '', '{}'::jsonb, '',
+              c, c, c + interval '24 hours',
+              CASE WHEN i %% 5 <> 0 THEN c + (i %% 48) * interval '1 hour' END,
+              c + (i %% 120) * interval '1 minute'
+       FROM (SELECT i, now() - (i::float / %(orders)s) * interval '%(days)s days' AS c
+             FROM generate_series(1, %(orders)s) AS i) AS t""",
+    """INSERT INTO alerts_alert (tenant_id, source, level, status, title, message, metric, unit,
+        comparison, first_seen_at, last_seen_at, count, resolution_note)
+       SELECT %(tenant)s, 'manual', (ARRAY['info','warning','error'])[1 + i %% 3], 'resolved',
+              'alert ' || i, '', '', '', '',
+              now() - (i::float / 1000) * interval '%(days)s days',
+              now() - (i::float / 1000) * interval '%(days)s days', 1, ''
+       FROM generate_series(1, 1000) AS i""",
+]
+
+
+def load(sessions: int, orders: int) -> tuple[int, int]:
+    from django.db import connection
+
+    from accounts.models import Tenant, User
+    from accounts.services import tenant_create
+    from helpdesk.roles import Role
+
+    big = tenant_create(name="大租户", slug="big")
+    small = tenant_create(name="小租户", slug="small")
+    User.objects.create_user(
+        username="bench-admin", password="x", tenant=big, role=Role.TENANT_ADMIN, is_staff=True
+    )
+    with connection.cursor() as cursor:
+        for tenant, n_sessions, n_orders in ((big, sessions, orders), (small, 1000, 1000)):
+            for statement in LOAD:
+                started = time.perf_counter()
+                cursor.execute(
+                    statement,
+                    {"tenant": tenant.pk, "sessions": n_sessions, "orders": n_orders, "days": DAYS},
+                )
+                seconds = time.perf_counter() - started
+                table = statement.split("(")[0].strip()
+                print(f"  {tenant.slug}: {cursor.rowcount:>9,} rows in {seconds:5.1f} s  {table}")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return Tenant.objects.get(slug="big").pk, small.pk
+
+
+def timed(client, url: str, runs: int) -> tuple[float, list[float]]:
+    started = time.perf_counter()
+    response = client.get(url)
+    first = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        assert client.get(url).status_code == 200
+        times.append((time.perf_counter() - started) * 1000)
+    return first, times
+
+
+def measure(runs: int) -> None:
+    from django.test import Client
+
+    from accounts.models import User
+    from reports.models import DailyActivity
+
+    client = Client()
+    client.force_login(User.objects.get(username="bench-admin"))
+    from dialogue.models import Message
+    from helpdesk.tenancy import tenant_scope
+
+    user = User.objects.get(username="bench-admin")
+    with tenant_scope(user.tenant):
+        print(f"messages in the tenant: {Message.objects.count():,}")
+    DailyActivity.all_tenants.all().delete()
+    print(f"{'request':58} {'first':>9} {'median':>9} {'p95':>9}")
+    for days in (7, 30, 180):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        end = timezone.localdate()
+        start = end - timedelta(days=days - 1)
+        query = f"period=custom&start={start}&end={end}"
+        for label, url in (
+            (f"dashboard page, {days} days", f"/admin/?{query}"),
+            (f"dashboard JSON (refresh), {days} days", f"/admin/dashboard/data/?{query}"),
+        ):
+            first, times = timed(client, url, runs)
+            p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
+            print(f"{label:58} {first:8.0f}ms {statistics.median(times):8.0f}ms {p95:8.0f}ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", action="store_true")
+    parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    sessions, orders = (20_000, 10_000) if args.small else (200_000, 100_000)
+    if not args.reuse:
+        recreate_database(DATABASE)
+    setup_django(DATABASE, migrate=not args.reuse)
+    if not args.reuse:
+        print(f"loading {sessions * 5:,} messages and {orders:,} work orders")
+        load(sessions, orders)
+    measure(args.runs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The dashboard's counters for a period, each with the previous period's value.
+
+Ratios are 0..1 and None when there is nothing to divide by; durations are seconds;
+cost is CNY.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from reports.daily import DailyNumbers, daily_numbers
+from reports.periods import Period
+from reports.rollups import ACTIVITY_FIELDS
+from reports.workorder_stats import workorder_counters
+
+
+@dataclass(frozen=True)
+class CounterSpec:
+    name: str
+    unit: str  # count, ratio, score, seconds, cny
+    label: Promise
+
+
+COUNTERS = (
+    CounterSpec("conversations", "count", _("Conversations")),
+    CounterSpec(
+        "answered_without_handoff_rate", "ratio", _("Answered by the assistant without hand-off")
+    ),
+    CounterSpec("handoff_rate", "ratio", _("Hand-off rate")),
+    CounterSpec("knowledge_hit_rate", "ratio", _("Knowledge hit rate")),
+    CounterSpec("low_confidence_rate", "ratio", _("Low-confidence rate")),
+    CounterSpec("satisfaction_avg", "score", _("Average rating (1-5)")),
+    CounterSpec("thumbs_up_rate", "ratio", _("Thumbs-up share")),
+    CounterSpec("workorders_opened", "count", _("Work orders opened")),
+    CounterSpec("workorders_resolved", "count", _("Work orders resolved")),
+    CounterSpec("workorders_overdue", "count", _("Work orders overdue")),
+    CounterSpec("first_response_median_seconds", "seconds", _("Median first response")),
+    CounterSpec("resolution_median_seconds", "seconds", _("Median resolution time")),
+    CounterSpec("llm_calls", "count", _("LLM calls")),
+    CounterSpec("llm_tokens", "count", _("LLM tokens")),
+    CounterSpec("llm_cost", "cny", _("LLM cost (CNY)")),
+)
+COUNTER_NAMES = tuple(spec.name for spec in COUNTERS)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def activity_totals(numbers: DailyNumbers) -> dict[str, int]:
+    totals = dict.fromkeys(ACTIVITY_FIELDS, 0)
+    for day in numbers.activity.values():
+        for name in ACTIVITY_FIELDS:
+            totals[name] += day[name]
+    return totals
+
+
+def usage_totals(numbers: DailyNumbers) -> dict[str, Any]:
+    return {
+        "calls": sum(row["calls"] for row in numbers.usage),
+        "tokens": sum(row["prompt_tokens"] + row["completion_tokens"] for row in numbers.usage),
+        "cost": sum((row["cost"] for row in numbers.usage), Decimal(0)),
+    }
+
+
+def counter_values(period: Period, numbers: DailyNumbers) -> dict[str, Any]:
+    activity = activity_totals(numbers)
+    usage = usage_totals(numbers)
+    thumbs = activity["thumbs_up"] + activity["thumbs_down"]
+    return {
+        "conversations": activity["conversations"],
+        "answered_without_handoff_rate": _ratio(
+            activity["answered_without_handoff"], activity["conversations"]
+        ),
+        "handoff_rate": _ratio(activity["handed_off"], activity["conversations"]),
+        "knowledge_hit_rate": _ratio(activity["knowledge_hits"], activity["answers"]),
+        "low_confidence_rate": _ratio(activity["low_confidence"], activity["answers"]),
+        "satisfaction_avg": _ratio(activity["rating_sum"], activity["rated_conversations"]),
+        "thumbs_up_rate": _ratio(activity["thumbs_up"], thumbs),
+        **workorder_counters(period.since, period.until, period.now),
+        "llm_calls": usage["calls"],
+        "llm_tokens": usage["tokens"],
+        "llm_cost": float(usage["cost"]),
+    }
+
+
+def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each counter with its previous value, the difference and the relative change."""
+    table = {}
+    for spec in COUNTERS:
+        value, before = current[spec.name], previous[spec.name]
+        delta = None if value is None or before is None else value - before
+        table[spec.name] = {
+            "value": value,
+            "previous": before,
+            "delta": delta,
+            "relative_change": delta / before if delta is not None and before else None,
+            "unit": spec.unit,
+        }
+    return table
+
+
+def counters_with_previous(
+    period: Period, numbers: DailyNumbers | None = None
+) -> dict[str, dict[str, Any]]:
+    """The counters of `period` (from `numbers` when the caller has them) and the previous."""
+    current = counter_values(period, numbers or daily_numbers(period))
+    before = period.previous()
+    return compare(current, counter_values(before, daily_numbers(before)))

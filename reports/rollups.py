@@ -1,0 +1,108 @@
+"""The per-day aggregates behind the dashboard, computed from the source rows.
+
+Both functions read the active tenant's rows in [since, until) and group them by the local
+day of `zone`. They serve the stored rollups (complete days, `reports.services`) and the
+live part of a period (the day in progress) alike, so both are counted the same way.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+
+from dialogue.models import ChatSession, Message, Role
+from llm.choices import Outcome
+from llm.models import LLMCall
+
+ACTIVITY_FIELDS = (
+    "conversations",
+    "handed_off",
+    "answered_without_handoff",
+    "rated_conversations",
+    "rating_sum",
+    "answers",
+    "knowledge_hits",
+    "low_confidence",
+    "failed_answers",
+    "thumbs_up",
+    "thumbs_down",
+)
+USAGE_FIELDS = ("calls", "errors", "prompt_tokens", "completion_tokens", "cost")
+
+_ANSWERED = Q(error_type="")
+
+
+def empty_activity() -> dict[str, int]:
+    return dict.fromkeys(ACTIVITY_FIELDS, 0)
+
+
+def activity_by_day(since: datetime, until: datetime, zone: ZoneInfo) -> dict[date, dict]:
+    """Conversations by the day they started, answers by the day they were given.
+
+    A conversation counts as handed off once it has a hand-off reason, and as answered
+    without hand-off when it was not handed off and got at least one reply (two messages).
+    Answers are the assistant's messages without an error; failed ones are counted apart.
+    """
+    days: dict[date, dict[str, int]] = defaultdict(empty_activity)
+    # Aggregates are named n_<field>: a bare name would shadow the column it filters on.
+    sessions = (
+        ChatSession.objects.filter(started_at__gte=since, started_at__lt=until)
+        .annotate(day=TruncDate("started_at", tzinfo=zone))
+        .order_by()
+        .values("day")
+        .annotate(
+            n_conversations=Count("id"),
+            n_handed_off=Count("id", filter=~Q(handoff_reason="")),
+            n_answered_without_handoff=Count(
+                "id", filter=Q(handoff_reason="", message_count__gte=2)
+            ),
+            n_rated_conversations=Count("satisfaction"),
+            n_rating_sum=Coalesce(Sum("satisfaction"), 0),
+        )
+    )
+    answers = (
+        Message.objects.filter(role=Role.ASSISTANT, created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .order_by()
+        .values("day")
+        .annotate(
+            n_answers=Count("id", filter=_ANSWERED),
+            n_knowledge_hits=Count("id", filter=_ANSWERED & ~Q(citations=[])),
+            n_low_confidence=Count("id", filter=_ANSWERED & Q(low_confidence=True)),
+            n_failed_answers=Count("id", filter=~_ANSWERED),
+            n_thumbs_up=Count("id", filter=Q(thumbs_up=True)),
+            n_thumbs_down=Count("id", filter=Q(thumbs_up=False)),
+        )
+    )
+    for row in [*sessions, *answers]:
+        day = row.pop("day")
+        days[day].update({name.removeprefix("n_"): value for name, value in row.items()})
+    return dict(days)
+
+
+def usage_by_day(since: datetime, until: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """LLM calls per day, model and purpose: calls, errors, tokens and cost."""
+    rows = (
+        LLMCall.objects.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .order_by()
+        .values("day", "model", "purpose")
+        .annotate(
+            calls=Count("id"),
+            errors=Count("id", filter=Q(outcome=Outcome.ERROR)),
+            prompt_tokens=Coalesce(Sum("prompt_tokens"), 0),
+            completion_tokens=Coalesce(Sum("completion_tokens"), 0),
+            cost=Coalesce(
+                Sum("cost"),
+                Value(Decimal(0)),
+                output_field=DecimalField(max_digits=16, decimal_places=6),
+            ),
+        )
+    )
+    return list(rows)

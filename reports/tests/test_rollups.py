@@ -1,0 +1,118 @@
+"""How the stored rollups stay right: computed once for settled days, recomputed while a day
+may still change, after a deletion and after a time-zone change; today is never stored."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from dialogue.models import ChatSession, Message
+from helpdesk.tenancy import tenant_scope
+from reports.counters import counters_with_previous
+from reports.daily import daily_numbers
+from reports.models import DailyActivity
+from reports.periods import local_midnight, period_of, preset_period
+from reports.services import REFRESH_UNSETTLED, stale_days
+from reports.tests.conftest import SHANGHAI, at
+
+pytestmark = pytest.mark.django_db
+
+TENTH = date(2026, 3, 10)
+
+
+def two_days():
+    return period_of(start=TENTH, end=TENTH + timedelta(days=1), zone=SHANGHAI)
+
+
+@pytest.fixture
+def chats(tenant_a, make_session):
+    first = make_session(
+        tenant_a,
+        at("2026-03-10 09:00"),
+        messages=[("user", at("2026-03-10 09:00"), {}), ("assistant", at("2026-03-10 09:01"), {})],
+    )
+    second = make_session(
+        tenant_a, at("2026-03-11 09:00"), messages=[("user", at("2026-03-11 09:00"), {})]
+    )
+    return first, second
+
+
+def conversations(period) -> int:
+    return counters_with_previous(period)["conversations"]["value"]
+
+
+def test_settled_days_are_computed_once(chats, tenant_a, make_session, django_assert_num_queries):
+    with tenant_scope(tenant_a):
+        assert conversations(two_days()) == 2
+        assert set(DailyActivity.objects.values_list("day", flat=True)) == {
+            TENTH - timedelta(days=2),
+            TENTH - timedelta(days=1),
+            TENTH,
+            TENTH + timedelta(days=1),
+        }
+        # A row written straight into a settled day (no service does this) stays uncounted:
+        # the day's rollup is final.
+        make_session(tenant_a, at("2026-03-10 10:00"))
+        assert conversations(two_days()) == 2
+        assert stale_days(days=[TENTH], zone=SHANGHAI) == []
+
+
+def test_deleting_a_conversation_marks_its_day(chats, tenant_a):
+    first, _second = chats
+    with tenant_scope(tenant_a):
+        assert conversations(two_days()) == 2
+        first.delete()  # and its messages, by cascade
+        assert stale_days(days=[TENTH], zone=SHANGHAI) == [TENTH]
+        assert conversations(two_days()) == 1
+        assert daily_numbers(two_days()).activity[TENTH]["answers"] == 0
+
+
+def test_unsettled_days_are_recomputed_when_old(tenant_a, make_session):
+    yesterday = timezone.localtime(timezone.now(), SHANGHAI).date() - timedelta(days=1)
+    noon = local_midnight(yesterday, SHANGHAI) + timedelta(hours=12)
+    make_session(tenant_a, noon)
+    period = period_of(start=yesterday, end=yesterday, zone=SHANGHAI)
+    with tenant_scope(tenant_a):
+        assert conversations(period) == 1
+        assert stale_days(days=[yesterday], zone=SHANGHAI) == []
+        later = timezone.now() + REFRESH_UNSETTLED + timedelta(seconds=1)
+        assert stale_days(days=[yesterday], zone=SHANGHAI, now=later) == [yesterday]
+        ChatSession.objects.filter(started_at=noon).update(handoff_reason="keyword")
+        DailyActivity.objects.filter(day=yesterday).update(
+            computed_at=timezone.now() - REFRESH_UNSETTLED - timedelta(seconds=1)
+        )
+        assert counters_with_previous(period)["handoff_rate"]["value"] == 1.0
+
+
+def test_today_is_counted_live_and_never_stored(tenant_a, make_session):
+    with tenant_scope(tenant_a):
+        today = preset_period("today", zone=SHANGHAI)
+        assert conversations(today) == 0
+        make_session(tenant_a, timezone.now() - timedelta(seconds=5))
+        assert conversations(preset_period("today", zone=SHANGHAI)) == 1
+        assert not DailyActivity.objects.filter(day=today.start).exists()
+
+
+def test_a_new_time_zone_recomputes_the_days(chats, tenant_a):
+    from zoneinfo import ZoneInfo
+
+    with tenant_scope(tenant_a):
+        assert conversations(two_days()) == 2
+        utc = ZoneInfo("UTC")
+        assert stale_days(days=[TENTH], zone=utc) == [TENTH]
+        conversations(period_of(start=TENTH, end=TENTH, zone=utc))
+        assert DailyActivity.objects.get(day=TENTH).time_zone == "UTC"
+
+
+def test_rollups_are_per_tenant(chats, tenant_a, tenant_b):
+    with tenant_scope(tenant_a):
+        conversations(two_days())
+    with tenant_scope(tenant_b):
+        assert not DailyActivity.objects.exists()
+        assert conversations(two_days()) == 0
+        assert DailyActivity.objects.get(day=TENTH).conversations == 0
+    with tenant_scope(tenant_a):
+        assert DailyActivity.objects.get(day=TENTH).conversations == 1
+        assert Message.objects.count() == 3
