@@ -64,6 +64,8 @@ def _prompt(work_order: Any, hits: list[Any]) -> list[dict[str, str]]:
         part
         for part in (
             f"工单 {work_order.number}：{work_order.title}",
+            f"VIN：{work_order.vin}" if work_order.vin else "",
+            f"模块：{work_order.module}" if work_order.module else "",
             f"描述：\n{work_order.description}" if work_order.description else "",
             f"处理记录：\n{_timeline(work_order)}" if work_order.events.exists() else "",
             f"知识库内容：\n{knowledge}" if knowledge else "知识库中没有找到相关内容。",

@@ -19,6 +19,8 @@ from asgiref.sync import sync_to_async
 
 from helpdesk import async_db
 from helpdesk.db import releasing_connections
+from helpdesk.tenancy import current_tenant
+from llm.budget import budget_usage_add, tenant_budget
 from llm.calls import Call
 from llm.choices import ErrorType, Outcome
 from llm.errors import LLMError, as_llm_error
@@ -44,11 +46,23 @@ class OrmCallRecorder:
 
 
 class NativeCallRecorder(OrmCallRecorder):
-    """PostgreSQL only: async records go through `helpdesk.async_db`."""
+    """PostgreSQL only: async records go through `helpdesk.async_db`.
+
+    A tenant with a budget gets the call added to its month's usage at once (in a worker
+    thread); without one, the cached usage the dashboard shows catches up within
+    `llm.budget.USAGE_CACHE_SECONDS`."""
 
     async def arecord(self, fields: dict[str, Any]) -> int:
         record = llm_call_build(**fields)
         await async_db.insert(record)
+        tenant = current_tenant()
+        if tenant_budget(tenant).limited:
+            await sync_to_async(budget_usage_add)(
+                tenant=tenant,
+                created_at=record.created_at,
+                tokens=record.prompt_tokens + record.completion_tokens,
+                cost=record.cost,
+            )
         return record.pk
 
 

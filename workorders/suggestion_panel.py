@@ -10,7 +10,6 @@ only; nothing is saved).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.contrib import messages
@@ -41,20 +40,6 @@ PANEL_HEADER = "X-Helpdesk-Panel"
 def can_act(request: HttpRequest) -> bool:
     """Tenant agents and admins act on suggestions (platform superusers only look)."""
     return bool(request.user.tenant_id) and request.user.has_role(Role.AGENT)
-
-
-def with_vehicle(work_order: WorkOrder) -> WorkOrder:
-    """A copy of `work_order` whose description starts with its VIN and module."""
-    lines = [
-        f"{label}：{value}"
-        for label, value in (("VIN", work_order.vin), ("模块", work_order.module))
-        if value
-    ]
-    if not lines:
-        return work_order
-    view = copy.copy(work_order)
-    view.description = "\n".join([*lines, work_order.description]).strip()
-    return view
 
 
 def panel_context(
@@ -90,7 +75,7 @@ def _act(request: HttpRequest, work_order: WorkOrder) -> tuple[str, str]:
     action = request.POST.get("action", "")
     if action == "generate":
         try:
-            suggestion_generate(work_order=with_vehicle(work_order), actor=request.user)
+            suggestion_generate(work_order=work_order, actor=request.user)
         except SuggestionUnavailable as exc:
             return messages.WARNING, str(exc)
         return messages.SUCCESS, _("A new AI suggestion was added.")

@@ -50,17 +50,20 @@ def search_request(content: str, settings: TurnSettings) -> SearchRequest | None
     """The knowledge search the message will need if its session is the assistant's."""
     if asks_for_person(content, settings):
         return None
-    if not settings.llm_available:
+    if not settings.llm.configured:
         return SearchRequest(content, limit=1, verified_only=True)
     return SearchRequest(content, limit=settings.knowledge_top_k)
 
 
-def route(*, session_status: str, content: str, settings: TurnSettings) -> Route:
+def route(
+    *, session_status: str, content: str, settings: TurnSettings, llm_available: bool
+) -> Route:
+    """`llm_available`: an LLM is configured and the tenant's budget does not stop it."""
     if session_status == SessionStatus.HANDED_OFF:
         return Route.FORWARD
     if asks_for_person(content, settings):
         return Route.HAND_OFF
-    if not settings.llm_available:
+    if not llm_available:
         return Route.KNOWLEDGE_ONLY
     return Route.ANSWER
 
@@ -126,8 +129,10 @@ def llm_answer(
 def knowledge_only_answer(
     hits: list[SearchHit], *, settings: TurnSettings, elapsed_ms: int
 ) -> AnswerDraft:
-    """Without an LLM: the best verified entry, quoted, when it is good enough."""
-    best = hits[0] if hits and hits[0].score >= settings.answer_threshold else None
+    """Without an LLM: the best verified entry among the hits, quoted, when it is good
+    enough (the hits of a turn whose LLM a spent budget stopped need not all be verified)."""
+    verified = [hit for hit in hits if hit.entry.verified]
+    best = verified[0] if verified and verified[0].score >= settings.answer_threshold else None
     if best is None:
         draft = AnswerDraft(
             content=_(

@@ -75,10 +75,10 @@ _SUGGESTIONS_SQL = """
      LIMIT 3
 """
 _ENTRIES_SQL = """
-    SELECT id, tenant_id, question, answer FROM knowledge_knowledgeentry
+    SELECT id, tenant_id, question, answer, verified FROM knowledge_knowledgeentry
      WHERE tenant_id = %s AND is_active AND id = ANY(%s)
 """
-ENTRY_FIELDS = ("id", "tenant_id", "question", "answer")
+ENTRY_FIELDS = ("id", "tenant_id", "question", "answer", "verified")
 _USAGE_SQL = """
     UPDATE knowledge_knowledgeentry
        SET usage_count = usage_count + 1, last_used_at = %s

@@ -19,8 +19,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from dialogue.models import HandoffReason, SessionStatus
 from dialogue.pipeline import decisions
 from dialogue.pipeline.admission import Admission, AlreadyAdmitted
@@ -38,7 +40,9 @@ from dialogue.pipeline.values import (
     Turn,
     TurnSettings,
 )
+from helpdesk.db import releasing_connections
 from helpdesk.tenancy import tenant_scope
+from llm.budget import budget_exhausted, tenant_budget
 from llm.calls import LLMResult, StreamDelta
 from llm.choices import Purpose
 from llm.client import get_llm_client
@@ -61,8 +65,9 @@ async def prepare(
     appended = await store.append(incoming, content=content, settings=settings, search=search)
     if isinstance(appended, Duplicate):
         return _answered_before(incoming, settings, appended, started)
-    turn = _turn(incoming, settings, appended, content, started)
-    with tenant_scope(turn.tenant):
+    with tenant_scope(appended.tenant):
+        llm_available = settings.llm.configured and not await _budget_stops(appended.tenant)
+        turn = _turn(incoming, settings, appended, content, started, llm_available)
         match turn.route:
             case Route.FORWARD:
                 await store.forward_to_agent(turn)
@@ -86,15 +91,27 @@ async def prepare(
     return turn
 
 
+async def _budget_stops(tenant: Tenant) -> bool:
+    """The tenant's hard stop is on and its monthly LLM budget is spent."""
+    budget = tenant_budget(tenant)
+    if not (budget.hard_stop and budget.limited):
+        return False
+    return await sync_to_async(releasing_connections(budget_exhausted))()
+
+
 def _turn(
     incoming: IncomingMessage,
     settings: TurnSettings,
     appended: Appended,
     content: str,
     started: float,
+    llm_available: bool,
 ) -> Turn:
     route = decisions.route(
-        session_status=appended.session.status, content=content, settings=settings
+        session_status=appended.session.status,
+        content=content,
+        settings=settings,
+        llm_available=llm_available,
     )
     return Turn(
         incoming=incoming,

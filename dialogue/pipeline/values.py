@@ -70,10 +70,6 @@ class TurnSettings:
             llm=LLMSettings.load(),
         )
 
-    @property
-    def llm_available(self) -> bool:
-        return self.llm.configured
-
 
 @dataclass(frozen=True, slots=True)
 class SearchRequest:

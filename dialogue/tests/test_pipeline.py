@@ -344,3 +344,14 @@ async def test_with_the_cache_down_the_message_is_kept_and_answered(
     )
     assert again.duplicate and again.answer.pk == reply.answer.pk
     assert await in_scope(tenant_a, lambda: Message.objects.filter(role=Role.USER).count()) == 1
+
+
+async def test_a_spent_budget_with_the_hard_stop_answers_from_the_knowledge_base(
+    store, tenant_a, llm, refund_entries
+):
+    get_config().set("budget.tenants", {tenant_a.slug: {"monthly_tokens": 10, "hard_stop": True}})
+    first = await ask(store, tenant_a, "退款多久到账")
+    assert not first.answer.kb_only and first.answer.prompt_tokens > 10
+    second = await ask(store, tenant_a, "如何申请退款", session_id=first.session.pk)
+    assert second.answer.kb_only and second.answer.citations == [refund_entries[0].pk]
+    assert llm.stats()["requests"] == 1
