@@ -25,6 +25,7 @@ class HandoffReason(models.TextChoices):
     KEYWORD = "keyword", _("Customer asked for a person")
     REQUEST = "request", _("Hand-off requested through the API")
     LOW_CONFIDENCE = "low_confidence", _("Repeated low-confidence answers")
+    AGENT = "agent", _("A support agent took over")
 
 
 class EndReason(models.TextChoices):
@@ -53,6 +54,16 @@ class ChatSession(TenantOwnedModel):
     handoff_reason = models.CharField(
         _("hand-off reason"), max_length=16, choices=HandoffReason.choices, blank=True
     )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("support agent"),
+        help_text=_("The person who has claimed the conversation."),
+    )
+    assigned_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     end_reason = models.CharField(
         _("end reason"), max_length=16, choices=EndReason.choices, blank=True
     )
@@ -79,6 +90,11 @@ class ChatSession(TenantOwnedModel):
                 fields=["tenant", "channel", "external_user_id", "-last_activity_at"],
                 name="dlg_session_user",
             ),
+            # Reports count conversations and hand-offs per period.
+            models.Index(fields=["tenant", "started_at"], name="dlg_session_started"),
+            models.Index(fields=["tenant", "handed_off_at"], name="dlg_session_handed_off"),
+            # The staff desk's queue: a tenant's handed-off sessions by owner.
+            models.Index(fields=["tenant", "status", "assignee"], name="dlg_session_queue"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -97,6 +113,11 @@ class Role(models.TextChoices):
     ASSISTANT = "assistant", _("Assistant")
     AGENT = "agent", _("Support agent")
     SYSTEM = "system", _("System")
+    NOTE = "note", _("Internal note")
+
+
+# What the customer sees of a conversation; internal notes are for staff only.
+CUSTOMER_ROLES = (Role.USER, Role.ASSISTANT, Role.AGENT, Role.SYSTEM)
 
 
 class Message(TenantOwnedModel):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from dialogue.authentication import Visitor
 from dialogue.models import (
+    CUSTOMER_ROLES,
     Channel,
     ChatSession,
     Message,
@@ -107,8 +108,12 @@ def messages_filter(
     return messages
 
 
-def session_history(session: ChatSession) -> QuerySet[Message]:
-    return session.messages.order_by("created_at", "id")
+def session_history(session: ChatSession, *, viewer: Any) -> QuerySet[Message]:
+    """The conversation in order; a visitor does not see staff's internal notes."""
+    messages = session.messages.select_related("author").order_by("created_at", "id")
+    if isinstance(viewer, Visitor):
+        messages = messages.filter(role__in=CUSTOMER_ROLES)
+    return messages
 
 
 def work_order_conversation(work_order_id: int) -> QuerySet[Message]:

@@ -165,7 +165,7 @@ class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
     def messages(self, request, pk=None):
         session = self.get_object()
         if request.method == "GET":
-            page = self.paginate_queryset(selectors.session_history(session))
+            page = self.paginate_queryset(selectors.session_history(session, viewer=request.user))
             return self.get_paginated_response(MessageSerializer(page, many=True).data)
         incoming = incoming_message(request, session)
         try:
