@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from dialogue import services
+from dialogue import services, staff
 from dialogue.models import ChatSession, Message, SessionStatus, WorkOrderSuggestion
 from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin
 from helpdesk.roles import Role as UserRole
@@ -83,9 +83,11 @@ class ChatSessionAdmin(TenantScopedAdmin):
         if not reply:
             return
         try:
-            services.message_add_agent_reply(session=obj, author=request.user, content=reply)
+            staff.reply_add(session=obj, user=request.user, content=reply)
         except services.SessionClosed:
             self.message_user(request, _("This conversation has ended."), messages.ERROR)
+        except staff.StaffActionRefused as exc:
+            self.message_user(request, exc.message, messages.ERROR)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Superusers read conversations; only the tenant's agents answer them.

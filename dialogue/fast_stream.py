@@ -15,7 +15,7 @@ request then goes to Django with its body replayed, and Django gives the DRF vie
 own error envelope (the visitor's count taken here travels in the scope, so Django
 does not count it again). So do other requests, staff callers and malformed ones.
 
-Active with PostgreSQL and the shared Redis cache, unless `CHAT_STREAM_FAST_PATH=0`;
+Active with PostgreSQL and the shared Redis cache, unless `CHAT_NATIVE_STORE=0`;
 with SQLite or another cache every request goes through Django. The native store
 prepares its statements on the server, which a PgBouncer older than 1.21 in
 transaction mode does not support: turn it off there.
@@ -67,10 +67,6 @@ STREAM_PATH = re.compile(r"/api/v1/chat/sessions/([1-9][0-9]{0,17})/stream/")
 HEADER_MIDDLEWARE = (SecurityMiddleware, XFrameOptionsMiddleware, LocaleMiddleware)
 
 
-def fast_path_available() -> bool:
-    return settings.CHAT_STREAM_FAST_PATH and native_store.available()
-
-
 class ChatStreamFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -84,7 +80,7 @@ class ChatStreamFastPath:
         match = None
         if scope["type"] == "http" and scope["method"] == "POST":
             match = STREAM_PATH.fullmatch(scope["path"])
-        if match is None or not fast_path_available():
+        if match is None or not native_store.available():
             return await self.app(scope, receive, send)
         body, complete = await _read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         replay = _replaying(body, complete, receive)

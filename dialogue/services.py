@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dialogue.handoff_summary import handoff_summary_schedule
+from dialogue.live import events
 from dialogue.models import (
     ChatSession,
     EndReason,
@@ -108,11 +109,11 @@ def message_add_user(
             content=content,
             channel_message_id=channel_message_id,
         )
-        _touch(session, message)
+        touch(session, message)
     return message
 
 
-def _touch(session: ChatSession, message: Message, **changes: Any) -> None:
+def touch(session: ChatSession, message: Message, **changes: Any) -> None:
     """One more message in the session, which was last active when it was written."""
     ChatSession.objects.filter(pk=session.pk).update(
         message_count=F("message_count") + 1, last_activity_at=message.created_at, **changes
@@ -146,14 +147,14 @@ def message_add_answer(
         )
         if role == Role.ASSISTANT and not fields.get("error_type"):
             streak = F("low_confidence_streak") + 1 if low_confidence else Value(0)
-            _touch(session, answer, low_confidence_streak=streak)
+            touch(session, answer, low_confidence_streak=streak)
             session.low_confidence_streak = (
                 ChatSession.objects.filter(pk=session.pk)
                 .values_list("low_confidence_streak", flat=True)
                 .get()
             )
         else:
-            _touch(session, answer)
+            touch(session, answer)
         if answer.citations:
             entries_record_usage(entry_ids=answer.citations, used_at=answer.created_at)
     return answer
@@ -217,6 +218,7 @@ def session_handoff(*, session: ChatSession, reason: str, actor: Any = None) -> 
         session.work_order = work_order
         session.save(update_fields=["status", "handoff_reason", "handed_off_at", "work_order"])
         transaction.on_commit(partial(handoff_summary_schedule, session=session), robust=True)
+        events.publish_session(session)
     return session
 
 
@@ -225,6 +227,7 @@ def session_end(*, session: ChatSession) -> ChatSession:
         session = ChatSession.objects.select_for_update().get(pk=session.pk)
         if session.status != SessionStatus.ENDED:
             _close(session, EndReason.CLOSED)
+            events.publish_session(session)
     return session
 
 
@@ -245,23 +248,6 @@ def message_feedback(
     Message.objects.filter(pk=message.pk).update(**changes)
     for name, value in changes.items():
         setattr(message, name, value)
-    return message
-
-
-def message_add_agent_reply(*, session: ChatSession, author: Any, content: str) -> Message:
-    """A support agent answers the customer in the chat (after a hand-off, typically)."""
-    with transaction.atomic():
-        session = ChatSession.objects.select_for_update().get(pk=session.pk)
-        if session.status == SessionStatus.ENDED:
-            raise SessionClosed
-        message = Message.objects.create(
-            session=session, role=Role.AGENT, author=author, content=content
-        )
-        _touch(session, message)
-        if session.work_order_id:
-            workorder_comment(
-                work_order=session.work_order, actor=author, body=content, internal=False
-            )
     return message
 
 

@@ -28,6 +28,10 @@ def _final_event(reply: pipeline.Reply) -> dict:
         "answer": answer.pk if answer else None,
         "text": reply.text,
         "citations": answer.citations if answer else [],
+        "sources": [
+            {"id": entry_id, "title": reply.titles.get(entry_id, "")}
+            for entry_id in (answer.citations if answer else [])
+        ],
         "confidence": answer.confidence if answer else None,
         "low_confidence": answer.low_confidence if answer else False,
         "kb_only": answer.kb_only if answer else False,

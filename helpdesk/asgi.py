@@ -23,14 +23,11 @@ except ImproperlyConfigured:
 if missing_secret_key:
     raise ImproperlyConfigured(MISSING_SECRET_KEY)
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from dialogue.fast_stream import ChatStreamFastPath  # noqa: E402
 from helpdesk import async_db  # noqa: E402
 from helpdesk.cache import SharedClientRedisCache  # noqa: E402
-from helpdesk.channels_middleware import TenantScopeMiddleware  # noqa: E402
 from helpdesk.lifespan import lifespan_closing  # noqa: E402
 from helpdesk.routing import websocket_urlpatterns  # noqa: E402
 from llm.client import get_llm_client  # noqa: E402
@@ -43,8 +40,6 @@ application = ProtocolTypeRouter(
             SharedClientRedisCache.aclose_async_clients,
             get_llm_client().aclose,
         ),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(TenantScopeMiddleware(URLRouter(websocket_urlpatterns)))
-        ),
+        "websocket": URLRouter(websocket_urlpatterns),
     }
 )

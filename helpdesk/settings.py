@@ -115,9 +115,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Web visitors' chat streams skip Django's request cycle (dialogue/fast_stream.py) when
-# the database is PostgreSQL and the cache is Redis.
-CHAT_STREAM_FAST_PATH = env.bool("CHAT_STREAM_FAST_PATH", default=True)
+# With PostgreSQL and Redis, the chat's hot entry points (the stream's fast path,
+# dialogue/fast_stream.py, and the WebSocket chat) use the native turn store.
+CHAT_NATIVE_STORE = env.bool("CHAT_NATIVE_STORE", default=True)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
@@ -153,6 +153,9 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Channels whose customers are reached by a deliverer of their own (dialogue.delivery).
+HELPDESK_CHANNEL_DELIVERY: dict[str, str] = {}
 
 # Called with tenant=<Tenant> inside its scope when a tenant is created.
 HELPDESK_TENANT_INITIALISERS: list[str] = ["alerts.services.alert_rules_create_defaults"]

@@ -10,6 +10,7 @@ class Purpose(models.TextChoices):
     HANDOFF_SUMMARY = "handoff_summary", _("hand-off summary")
     EXTRACTION = "extraction", _("extraction")
     KNOWLEDGE_DRAFT = "knowledge_draft", _("knowledge-entry draft")
+    REPLY_DRAFT = "reply_draft", _("agent reply draft")
     OTHER = "other", _("other")
 
 

@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.models import Tenant
-from dialogue import pipeline, selectors, services
+from dialogue import pipeline, selectors, services, staff
 from dialogue.api.common import (
     CHAT_AUTHENTICATION,
     CONFLICT,
@@ -238,11 +238,13 @@ class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
         body = AgentReplySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            message = services.message_add_agent_reply(
-                session=session, author=request.user, content=body.validated_data["content"]
+            message = staff.reply_add(
+                session=session, user=request.user, content=body.validated_data["content"]
             )
         except services.SessionClosed:
             raise Conflict(_("This conversation has ended."), code="session_ended") from None
+        except staff.StaffActionRefused as exc:
+            raise Conflict(exc.message, code=exc.code) from None
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 

@@ -33,6 +33,7 @@ from functools import cache as memoised
 
 import psycopg
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.cache import cache, caches
 from django.utils import timezone
 
@@ -129,8 +130,13 @@ def _answer_sql(columns: tuple[str, ...]) -> str:
 
 
 def available() -> bool:
-    """Whether this deployment can run the store: PostgreSQL and the shared Redis cache."""
-    return async_db.available() and isinstance(caches["default"], SharedClientRedisCache)
+    """Whether this deployment runs the store: PostgreSQL and the shared Redis cache,
+    unless `CHAT_NATIVE_STORE=0` (e.g. behind a PgBouncer that cannot prepare statements)."""
+    return (
+        settings.CHAT_NATIVE_STORE
+        and async_db.available()
+        and isinstance(caches["default"], SharedClientRedisCache)
+    )
 
 
 class NativeTurnStore:

@@ -23,7 +23,8 @@ from asgiref.sync import sync_to_async
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
-from dialogue.models import HandoffReason, SessionStatus
+from dialogue.live import events
+from dialogue.models import ChatSession, HandoffReason, Message, SessionStatus
 from dialogue.pipeline import decisions
 from dialogue.pipeline.admission import Admission, AlreadyAdmitted
 from dialogue.pipeline.errors import DuplicateInFlight, SessionEnded
@@ -52,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 ADMIT = AlreadyAdmitted()
 _producers: set[asyncio.Task] = set()
+_publishing: set[asyncio.Task] = set()
 
 
 async def prepare(
@@ -65,6 +67,7 @@ async def prepare(
     appended = await store.append(incoming, content=content, settings=settings, search=search)
     if isinstance(appended, Duplicate):
         return _answered_before(incoming, settings, appended, started)
+    _publish(appended.message, appended.session, {})
     with tenant_scope(appended.tenant):
         llm_available = settings.llm.configured and not await _budget_stops(appended.tenant)
         turn = _turn(incoming, settings, appended, content, started, llm_available)
@@ -158,15 +161,27 @@ async def settle(turn: Turn, draft: AnswerDraft, store: TurnStore) -> Reply:
     """Save the answer, then hand the conversation off if low-confidence answers in a
     row reached the limit (and say so in the answer)."""
     answer, streak = await store.save_answer(turn, draft)
-    if not decisions.hand_off_due(draft, streak, turn.settings):
-        return Reply(turn.session, turn.user_message, answer)
-    try:
-        turn.session = await store.hand_off(turn, HandoffReason.LOW_CONFIDENCE)
-    except SessionEnded:
-        return Reply(turn.session, turn.user_message, answer)
-    answer.content += "\n\n" + decisions.transferred_notice(turn.session.work_order_id)
-    await store.amend_answer(answer, answer.content)
-    return Reply(turn.session, turn.user_message, answer)
+    titles = {hit.entry.pk: hit.entry.question for hit in turn.hits}
+    titles = {entry_id: titles.get(entry_id, "") for entry_id in answer.citations}
+    if decisions.hand_off_due(draft, streak, turn.settings):
+        try:
+            turn.session = await store.hand_off(turn, HandoffReason.LOW_CONFIDENCE)
+        except SessionEnded:
+            pass
+        else:
+            answer.content += "\n\n" + decisions.transferred_notice(turn.session.work_order_id)
+            await store.amend_answer(answer, answer.content)
+    _publish(answer, turn.session, titles)
+    return Reply(turn.session, turn.user_message, answer, titles=titles)
+
+
+def _publish(message: Message, session: ChatSession, titles: dict[int, str]) -> None:
+    """Tell the conversation's other connections (the customer's other tabs, the desks
+    that show it), without holding up the turn."""
+    event = events.message_event(message, titles)
+    task = asyncio.create_task(events.apublish(events.message_groups(session), event))
+    _publishing.add(task)
+    task.add_done_callback(_publishing.discard)
 
 
 async def complete(turn: Turn, *, store: TurnStore) -> Reply:

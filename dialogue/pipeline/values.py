@@ -142,6 +142,7 @@ class Reply:
     user_message: Message
     answer: Message | None
     duplicate: bool = False
+    titles: dict[int, str] = field(default_factory=dict)  # of the cited knowledge entries
 
     @property
     def handed_off(self) -> bool:

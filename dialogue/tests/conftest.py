@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
 from dialogue.authentication import issue_visitor_token
@@ -73,16 +74,25 @@ def visitor_a(tenant_a) -> APIClient:
     return visitor_client(tenant_a)
 
 
-@pytest.fixture(params=["orm", "native"])
-async def store(request, transactional_db) -> AsyncIterator[TurnStore]:
-    """Each turn store in turn (the native one where PostgreSQL and Redis run); the
-    event loop's connection pools are closed afterwards."""
-    if request.param == "native" and not native_store.available():
-        pytest.skip("The native turn store needs PostgreSQL and the shared Redis cache.")
-    yield OrmTurnStore() if request.param == "orm" else NativeTurnStore()
+@pytest.fixture
+async def loop_pools() -> AsyncIterator[None]:
+    """Closes what the test's event loop opened: database, cache, channel layer and LLM
+    connections."""
+    yield
     await async_db.close_pool()
     await SharedClientRedisCache.aclose_async_clients()
     await get_llm_client().aclose()
+    layer = get_channel_layer()
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
+
+
+@pytest.fixture(params=["orm", "native"])
+async def store(request, transactional_db, loop_pools) -> AsyncIterator[TurnStore]:
+    """Each turn store in turn (the native one where PostgreSQL and Redis run)."""
+    if request.param == "native" and not native_store.available():
+        pytest.skip("The native turn store needs PostgreSQL and the shared Redis cache.")
+    yield OrmTurnStore() if request.param == "orm" else NativeTurnStore()
 
 
 def in_thread[**P, R](func: Callable[P, R]) -> Callable[P, Awaitable[R]]:

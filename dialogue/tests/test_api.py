@@ -244,7 +244,7 @@ def test_stream_answers_as_server_sent_events(tenant_a, llm, refund_entries, vis
     events = _events(chunks)
     deltas = [data["text"] for name, data in events if name == "delta"]
     name, final = events[-1]
-    assert name == "done" and len(deltas) >= 10
+    assert name == "done" and len(deltas) >= 2  # the first token alone, then the rest
     assert final["text"] == "".join(deltas)
     assert final["citations"] and final["confidence"] > 0
     assert final["usage"]["completion_tokens"] == 12

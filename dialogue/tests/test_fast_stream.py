@@ -28,8 +28,8 @@ from django.utils import timezone
 from accounts.models import ApiToken
 from dialogue import fast_stream, pipeline
 from dialogue.authentication import issue_visitor_token
-from dialogue.fast_stream import fast_path_available
 from dialogue.models import ChatSession, Message, Role, SessionStatus
+from dialogue.pipeline import native_store
 from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
 from helpdesk.testing import free_port, sse_events
@@ -75,7 +75,7 @@ def django_requests() -> Iterator[list[str]]:
 
 @pytest.fixture
 def fast(transactional_db) -> None:
-    if not fast_path_available():
+    if not native_store.available():
         pytest.skip("The fast path needs PostgreSQL and the shared Redis cache.")
 
 
@@ -156,7 +156,7 @@ def test_fast_path_sends_the_headers_django_would(fast, server_url, tenant_a, ll
     client = visitor(server_url, tenant_a)
     session_id = open_session(client)
     fast_headers = stream(client, session_id, {"content": "你好"}).headers
-    with override_settings(CHAT_STREAM_FAST_PATH=False):
+    with override_settings(CHAT_NATIVE_STORE=False):
         django_headers = stream(client, session_id, {"content": "你好"}).headers
     assert django_requests == [SESSIONS, f"{SESSIONS}{session_id}/stream/"]
     names = {"content-type", "cache-control", "x-accel-buffering", "content-language"}
@@ -232,7 +232,7 @@ def test_hand_off_and_handed_off_sessions(
     assert forwarded["answer"] is None and forwarded["session_status"] == "handed_off"
     with tenant_scope(tenant_a):
         assert Message.objects.filter(session_id=session_id, role=Role.USER).count() == 2
-    served_by_django = 0 if fast_path_available() else 2
+    served_by_django = 0 if native_store.available() else 2
     assert django_requests.count(f"{SESSIONS}{session_id}/stream/") == served_by_django
 
 
@@ -402,7 +402,7 @@ def test_without_an_llm_the_knowledge_base_answers(
     final = final_event(client, session_id, {"content": "退款多久到账"})
     assert final["kb_only"] is True and final["citations"] == [refund_entries[1].pk]
     served_by_django = f"{SESSIONS}{session_id}/stream/" in django_requests
-    assert served_by_django is not fast_path_available()
+    assert served_by_django is not native_store.available()
 
 
 def test_visitors_beyond_the_preparing_slots_wait_their_turn(

@@ -1,0 +1,58 @@
+"""A reply drafted by the LLM for a support agent to edit before sending: the knowledge
+base's answers to the customer's latest question and the conversation so far."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from dialogue.models import ChatSession, Message, Role
+from dialogue.pipeline.prompt import recent_turns
+from dialogue.pipeline.values import HISTORY_MESSAGES, TurnSettings
+from knowledge.search import search
+from llm.choices import Purpose
+from llm.client import get_llm_client
+from llm.errors import LLMError
+
+DRAFT_PROMPT = (
+    "你是客服坐席的写作助手。人工客服正在与客户对话，请替客服起草下一条发给客户的回复："
+    "礼貌、简洁，只根据知识库内容和对话中已知的信息作答，不编造；需要客户补充信息时直接询问。"
+    "只输出回复正文。"
+)
+
+
+class DraftUnavailable(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def draft_reply(*, session: ChatSession) -> str:
+    client = get_llm_client()
+    if not client.is_configured():
+        raise DraftUnavailable(_("Drafts need an LLM, and none is configured."))
+    settings = TurnSettings.load()
+    history = list(
+        Message.objects.filter(session=session, role__in=[Role.USER, Role.ASSISTANT, Role.AGENT])
+        .exclude(error_type__gt="")
+        .order_by("-created_at", "-id")
+        .values_list("role", "content")[:HISTORY_MESSAGES]
+    )
+    question = next((content for role, content in history if role == Role.USER), "")
+    hits = search(question, limit=settings.knowledge_top_k) if question else []
+    knowledge = "\n".join(
+        f"[{number}] 问：{hit.entry.question}\n答：{hit.entry.answer}"
+        for number, hit in enumerate(hits, start=1)
+    )
+    system = f"{DRAFT_PROMPT}\n\n知识库内容：\n{knowledge or '（没有找到相关内容）'}"
+    messages = [{"role": "system", "content": system}]
+    messages += recent_turns(history, budget=settings.history_token_budget)
+    messages.append({"role": "user", "content": "请起草客服的下一条回复。"})
+    try:
+        result = client.complete(
+            messages, purpose=Purpose.REPLY_DRAFT, max_tokens=settings.max_output_tokens
+        )
+    except LLMError as exc:
+        raise DraftUnavailable(
+            _("The draft could not be written (%(error)s).") % {"error": exc.error_type}
+        ) from exc
+    return result.text.strip()
