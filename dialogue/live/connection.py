@@ -76,7 +76,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=encode(frame))
 
     async def in_thread(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        return await sync_to_async(releasing_connections(func))(*args, **kwargs)
+        """`func` in a worker thread of the pool, not the one thread every connection of
+        the process would share (Channels gives consumers no thread of their own): each
+        call is a unit of work that gives its connection back."""
+        return await sync_to_async(releasing_connections(func), thread_sensitive=False)(
+            *args, **kwargs
+        )
 
     def first_time(self, event: dict[str, Any]) -> bool:
         """An event reaches a connection through more than one group at times."""
