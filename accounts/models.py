@@ -6,10 +6,12 @@ lists users filters them by the caller's tenant explicitly.
 """
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +21,18 @@ from helpdesk.roles import ROLE_RANK, Role
 
 def new_widget_key() -> str:
     return secrets.token_urlsafe(24)
+
+
+# A CSP host source: a scheme, a host (optionally "*." and a port), nothing else.
+_FRAME_ANCESTOR = re.compile(r"^https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?$")
+
+
+def validate_frame_ancestors(value: str) -> None:
+    bad = [line for line in value.split() if not _FRAME_ANCESTOR.match(line.lower())]
+    if bad:
+        raise ValidationError(
+            _("Not an origin such as https://www.example.com: %(bad)s") % {"bad": ", ".join(bad)}
+        )
 
 
 class Tenant(models.Model):
@@ -31,6 +45,15 @@ class Tenant(models.Model):
         unique=True,
         default=new_widget_key,
         help_text=_("Public key that the web chat widget sends to identify the tenant."),
+    )
+    widget_frame_ancestors = models.TextField(
+        _("sites that may embed the web chat"),
+        blank=True,
+        validators=[validate_frame_ancestors],
+        help_text=_(
+            "Origins allowed to show the web chat page in a frame, one per line, e.g. "
+            "https://www.example.com or https://*.example.com. Empty: only this site."
+        ),
     )
     settings = models.JSONField(
         _("settings"),
@@ -47,6 +70,10 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def frame_ancestors(self) -> list[str]:
+        """The web chat page's CSP frame-ancestors sources."""
+        return ["'self'", *self.widget_frame_ancestors.lower().split()]
 
 
 class User(AbstractUser):
@@ -89,6 +116,12 @@ def hash_token_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def credential_fingerprint(user: User) -> str:
+    """Changes whenever the user's password does: a token issued under another password
+    no longer authenticates, whichever way the password was changed."""
+    return hashlib.sha256(f"api-token:{user.password}".encode()).hexdigest()
+
+
 class ApiTokenQuerySet(models.QuerySet):
     def valid(self):
         return self.filter(expires_at__gt=timezone.now())
@@ -106,6 +139,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"))
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    credential_fingerprint = models.CharField(max_length=64, editable=False, default="")
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -125,5 +159,6 @@ class ApiToken(models.Model):
             prefix=key[:8],
             name=name,
             expires_at=timezone.now() + max_age,
+            credential_fingerprint=credential_fingerprint(user),
         )
         return token, key
