@@ -58,6 +58,11 @@ async def _channel_layer() -> None:
         raise RuntimeError("message read back differs")
 
 
+def _retrieve(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 def _on_thread(name: str, check: Callable[[], None]) -> Callable[[], Awaitable[None]]:
     """`check` on the health-check threads, joining the run already in flight, if any."""
 
@@ -65,7 +70,10 @@ def _on_thread(name: str, check: Callable[[], None]) -> Callable[[], Awaitable[N
         future = _in_flight.get(name)
         if future is None or future.done():
             future = _in_flight[name] = _executor.submit(check)
-        await asyncio.shield(asyncio.wrap_future(future))
+        waiter = asyncio.wrap_future(future)
+        # A run that outlives its timeout still ends; its error is reported, not logged.
+        waiter.add_done_callback(_retrieve)
+        await asyncio.shield(waiter)
 
     return run
 

@@ -94,10 +94,19 @@ def reset_outage_log() -> None:
 
 
 class OutageLogFilter(logging.Filter):
-    """Turns Django's "Internal Server Error" tracebacks caused by an outage into one
-    line per kind per interval; every other record passes unchanged."""
+    """Turns tracebacks caused by an outage (Django's "Internal Server Error" ones
+    included) into one line per kind per interval, and Django's line per 503 response
+    into one per interval; every other record passes unchanged."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 503:
+            # Django's line per 503 response ("Service Unavailable: <path>"): once per
+            # interval, with the number held back.
+            held = _throttle.admit(f"503:{record.name}")
+            if held is None:
+                return False
+            record.msg = f"{record.msg} ({held} more 503 responses not logged)"
+            return True
         exc = record.exc_info[1] if record.exc_info else None
         kind = outage_of(exc)
         if kind is None or exc is None:

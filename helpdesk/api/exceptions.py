@@ -85,7 +85,7 @@ def _bad_input(exc: Exception) -> exceptions.APIException | None:
 
 def envelope_exception_handler(exc: Exception, context: dict) -> Response:
     if (kind := outage_of(exc)) is not None:
-        log_outage(kind, exc, where=getattr(context.get("request"), "path", "api"))
+        log_outage(kind, exc, where=type(context.get("view")).__name__)
         set_rollback()
         exc = _unavailable(kind)
     elif (refusal := _bad_input(exc)) is not None:
