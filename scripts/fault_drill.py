@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import io
 import re
-import socket
 import sys
 import time
 import zipfile
@@ -31,15 +30,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from harness import (
     PASSWORD,
+    LogWatch,
     RedisServer,
     TcpProxy,
     app_server,
+    describe,
+    health,
     llm_stub,
     login_token,
     pg_url,
+    raw_request,
     rss_mb,
     seed,
     server_env,
+    timed,
 )
 
 POOL_TIMEOUT = 3.0
@@ -47,66 +51,6 @@ POOL_TIMEOUT = 3.0
 
 def say(text: str = "") -> None:
     print(text, flush=True)
-
-
-def timed(call, *args, **kwargs) -> tuple[httpx.Response | None, float, str]:
-    started = time.perf_counter()
-    try:
-        response = call(*args, **kwargs)
-        error = ""
-    except httpx.HTTPError as exc:
-        response, error = None, type(exc).__name__
-    return response, time.perf_counter() - started, error
-
-
-def describe(response: httpx.Response | None, seconds: float, error: str = "") -> str:
-    if response is None:
-        return f"no answer ({error}) after {seconds:.2f} s"
-    code = ""
-    if response.headers.get("content-type", "").startswith("application/json"):
-        body = response.json()
-        if isinstance(body, dict) and body.get("success") is False:
-            code = f" {body['error']['code']}"
-    return f"{response.status_code}{code} in {seconds:.2f} s"
-
-
-class LogWatch:
-    """Counts what the server wrote to its log since the last look."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-
-    def since(self) -> str:
-        text = self.path.read_text(errors="replace")
-        new, self.offset = text[self.offset :], len(text)
-        return new
-
-    def summary(self) -> str:
-        new = self.since()
-        lines = [line for line in new.splitlines() if line.strip()]
-        tracebacks = new.count("Traceback (most recent call last)")
-        outage = [line for line in lines if "unavailable:" in line]
-        sample = f'; e.g. "{outage[0][:160]}"' if outage else ""
-        return (
-            f"{len(lines)} log lines, {tracebacks} tracebacks, {len(outage)} outage lines{sample}"
-        )
-
-
-def health(base: str) -> str:
-    response, seconds, error = timed(httpx.get, f"{base}/healthz", timeout=15)
-    if response is None:
-        return describe(response, seconds, error)
-    checks = response.json()["checks"]
-    parts = [f"{name}={'ok' if check['ok'] else check['error']}" for name, check in checks.items()]
-    return f"{response.status_code} in {seconds:.2f} s ({', '.join(parts)})"
-
-
-def raw_request(port: int, head: str) -> str:
-    """Send only a request head (a body is promised but never sent); the status line."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(head.encode())
-        return sock.recv(4096).split(b"\r\n", 1)[0].decode()
 
 
 def bodies(base: str, port: int, token: str) -> None:
