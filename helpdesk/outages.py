@@ -106,6 +106,7 @@ class OutageLogFilter(logging.Filter):
             if held is None:
                 return False
             record.msg = f"{record.msg} ({held} more 503 responses not logged)"
+            record.exc_info, record.exc_text = None, None  # the outage line says why
             return True
         exc = record.exc_info[1] if record.exc_info else None
         kind = outage_of(exc)

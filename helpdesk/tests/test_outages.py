@@ -151,3 +151,26 @@ def test_healthz_with_the_cache_down_blames_the_cache_only(settings, client):
     body = client.get("/healthz").json()
     assert body["checks"]["cache"]["ok"] is False
     assert body["checks"]["database"]["ok"] is True
+
+
+def test_django_503_lines_are_written_once_per_interval():
+    outage_filter = OutageLogFilter()
+    error = database_down_error()
+    records = [
+        logging.LogRecord(
+            "django.request",
+            logging.ERROR,
+            __file__,
+            1,
+            "Service Unavailable: %s",
+            ("/api/v1/x/",),
+            (type(error), error, error.__traceback__),
+        )
+        for _ in range(4)
+    ]
+    for record in records:
+        record.status_code = 503
+    kept = [record for record in records if outage_filter.filter(record)]
+    assert len(kept) == 1
+    assert kept[0].exc_info is None
+    assert "(0 more 503 responses not logged)" in kept[0].getMessage()
