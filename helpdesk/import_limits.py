@@ -5,7 +5,8 @@ An XLSX or DOCX file is a zip archive: a few hundred kilobytes can unpack to gig
 memory. So an archive is refused on its declared uncompressed size (zipfile enforces
 those sizes when reading, so a lie fails the read) and on the dimensions its first
 sheet declares, and the sheet is then streamed in openpyxl's read-only mode with a
-column bound of our own, ignoring the declared dimensions. A PDF is refused on its
+column bound of our own, ignoring the declared dimensions (a sheet that declares none
+must be small, since openpyxl parses it whole to find them). A PDF is refused on its
 page count (pypdf bounds each stream's decompressed size itself).
 
 `import_slot` caps the imports one tenant reads at the same time.
@@ -29,6 +30,9 @@ from helpdesk.rate_limits import resilient_cache
 MAX_ARCHIVE_MEMBERS = 10_000
 # How much of a sheet's XML is read to find its <dimension> (it comes first).
 DIMENSION_PROBE_BYTES = 64 * 1024
+# A sheet without a declared size is parsed whole by openpyxl when the workbook opens
+# (about 1 s and 50 MB for this much XML); Excel and WPS always declare it.
+UNSIZED_SHEET_MAX_BYTES = 5 * 2**20
 SLOT_SECONDS = 15 * 60  # a crashed process's slot frees itself after this
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?\"")
 _FIRST_SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\b\w+:id=\"([^\"]+)\"")
@@ -94,13 +98,29 @@ def _first_sheet_name(archive: zipfile.ZipFile) -> str | None:
 
 
 def check_sheet_dimensions(archive: zipfile.ZipFile, *, max_rows: int) -> None:
-    """Refuse a first sheet that declares more than `max_rows` rows or too many columns."""
-    name = _first_sheet_name(archive)
-    if name is None:
-        return
-    found = _DIMENSION.search(_read_start(archive, name, DIMENSION_PROBE_BYTES))
-    if found is None:
-        return
+    """Refuse a first sheet that declares more than `max_rows` rows or too many columns,
+    and any sheet over UNSIZED_SHEET_MAX_BYTES that declares no size at all: openpyxl
+    parses such a sheet whole when it opens the workbook, to find its size."""
+    first = _first_sheet_name(archive)
+    for member in archive.infolist():
+        name = member.filename
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        found = _DIMENSION.search(_read_start(archive, name, DIMENSION_PROBE_BYTES))
+        if found is None:
+            if member.file_size > UNSIZED_SHEET_MAX_BYTES:
+                raise FileLimitExceeded(
+                    _(
+                        "A sheet of the file declares no size and is larger than %(mb)d MB; "
+                        "save the file again with Excel or WPS, or split it."
+                    )
+                    % {"mb": UNSIZED_SHEET_MAX_BYTES // 2**20}
+                )
+        elif name == first:
+            _check_declared(found, max_rows=max_rows)
+
+
+def _check_declared(found: re.Match, *, max_rows: int) -> None:
     last_column, last_row = found.group(3) or found.group(1), found.group(4) or found.group(2)
     max_columns = get_config().get("imports.max_sheet_columns")
     if last_row and int(last_row) > max_rows:

@@ -150,3 +150,12 @@ class TestUploadedFiles:
         }
         call_command("prune_import_files", "--days", "0", stdout=io.StringIO())
         assert not ImportJob.all_tenants.exclude(content=b"").exists()
+
+
+@pytest.mark.django_db
+def test_a_large_sheet_without_a_declared_size_is_refused(client_a):
+    """openpyxl would parse such a sheet whole just to open the workbook."""
+    data = crafted_xlsx(dimension=None, rows=200_000)
+    response = post_workorders(client_a, data)
+    assert response.status_code == 400
+    assert "5 MB" in response.json()["error"]["fields"]["file"][0]
