@@ -124,7 +124,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request) -> bool:
         user = request.user
-        return user.is_active and user.is_staff and (user.is_superuser or user.tenant_id)
+        return bool(user.is_active and user.is_staff and (user.is_superuser or user.tenant_id))
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.has_module_permission(request)

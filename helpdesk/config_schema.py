@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,7 +97,11 @@ def _internal_host(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        try:
+            # The C library also reads "127.1", "2130706433" and "0x7f000001" as addresses.
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
     return not address.is_global
 
 

@@ -24,6 +24,9 @@ INTERNAL = [
     "http://[fd00::1]/v1",
     "http://metadata.google.internal/",
     "http://0.0.0.0/",
+    "http://2130706433/v1",
+    "http://0x7f000001/v1",
+    "http://127.1/v1",
 ]
 
 
