@@ -2,9 +2,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import LimitedAdminAuthenticationForm
 from accounts.models import ApiToken, Tenant, User
-from accounts.services import tenant_initialise
+from accounts.services import api_tokens_revoke, tenant_initialise
 from helpdesk.roles import Role
+
+# Every login goes through the limiter anyway (accounts.backends); this form says why.
+admin.site.login_form = LimitedAdminAuthenticationForm
 
 
 @admin.register(Tenant)
@@ -80,6 +84,8 @@ class UserAdmin(DjangoUserAdmin):
             obj.tenant_id = request.user.tenant_id
             obj.is_superuser = False
         super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            api_tokens_revoke(user=obj)
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser or self._tenant_admin(request)
@@ -101,19 +107,24 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    """Everyone sees and revokes (deletes) their own tokens; tenant admins their tenant's."""
+
     list_display = ("prefix", "user", "name", "created_at", "expires_at", "last_used_at")
     readonly_fields = ("prefix", "user", "created_at", "expires_at", "last_used_at")
     fields = (*readonly_fields, "name")
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("user")
-        if request.user.is_superuser:
+        user = request.user
+        if user.is_superuser:
             return queryset
-        return queryset.filter(user__tenant_id=request.user.tenant_id)
+        if user.has_role(Role.TENANT_ADMIN):
+            return queryset.filter(user__tenant_id=user.tenant_id)
+        return queryset.filter(user=user)
 
     def has_module_permission(self, request) -> bool:
         user = request.user
-        return user.is_superuser or (user.is_authenticated and user.has_role(Role.TENANT_ADMIN))
+        return bool(user.is_active and user.is_staff and (user.is_superuser or user.tenant_id))
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.has_module_permission(request)

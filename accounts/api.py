@@ -1,16 +1,24 @@
-"""POST /api/v1/auth/login/, POST /api/v1/auth/logout/, GET /api/v1/auth/me/."""
+"""POST /api/v1/auth/login/, POST /api/v1/auth/logout/, GET /api/v1/auth/me/,
+GET /api/v1/auth/tokens/, DELETE /api/v1/auth/tokens/{id}/."""
 
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.login_limits import check_login_allowed, clear_login_failures, record_login_failure
-from accounts.models import Tenant, User
-from accounts.services import auth_login, auth_logout
+from accounts.login_limits import LoginLocked, login_check
+from accounts.models import ApiToken, Tenant, User
+from accounts.selectors import tokens_visible_to
+from accounts.services import api_tokens_revoke, auth_login, auth_logout
+from helpdesk.client_address import client_address
+
+
+class LoginThrottled(Throttled):
+    default_code = "login_throttled"
 
 
 class InvalidCredentials(APIException):
@@ -56,16 +64,17 @@ class LoginView(APIView):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         username = serializer.validated_data["username"]
-        check_login_allowed(request, username)
+        try:
+            login_check(client_ip=client_address(request), username=username)
+        except LoginLocked as exc:
+            raise LoginThrottled(wait=exc.wait_seconds, detail=str(exc)) from exc
         result = auth_login(
             request=request._request,
             username=username,
             password=serializer.validated_data["password"],
         )
         if result is None:
-            record_login_failure(request, username)
             raise InvalidCredentials(_("Invalid username or password."))
-        clear_login_failures(request, username)
         user, key = result
         return Response({"token": key, "user": UserSerializer(user).data})
 
@@ -87,3 +96,55 @@ class MeView(APIView):
     @extend_schema(responses=UserSerializer, summary="The current user")
     def get(self, request):
         return Response(UserSerializer(request.user).data)
+
+
+class TokenOwnerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username"]
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user = TokenOwnerSerializer(read_only=True)
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "prefix",
+            "name",
+            "user",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "current",
+        ]
+
+    def get_current(self, token: ApiToken) -> bool:
+        """Whether this request was authenticated with this token."""
+        return token == self.context["request"].auth
+
+
+class TokenListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses=ApiTokenSerializer(many=True),
+        summary="API tokens: your own, or every one in your tenant for a tenant admin",
+    )
+    def get(self, request):
+        tokens = tokens_visible_to(request.user)
+        return Response(ApiTokenSerializer(tokens, many=True, context={"request": request}).data)
+
+
+class TokenDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None}, summary="Revoke an API token")
+    def delete(self, request, token_id: int):
+        token = tokens_visible_to(request.user).filter(pk=token_id).first()
+        if token is None:
+            raise Http404
+        api_tokens_revoke(user=token.user, token_ids=[token.pk])
+        return Response(status=204)

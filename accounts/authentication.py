@@ -1,9 +1,10 @@
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
-from accounts.models import ApiToken, hash_token_key
+from accounts.models import ApiToken, credential_fingerprint, hash_token_key
 
 
 class HashedTokenAuthentication(TokenAuthentication):
@@ -21,6 +22,10 @@ class HashedTokenAuthentication(TokenAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         user = token.user
+        if not constant_time_compare(token.credential_fingerprint, credential_fingerprint(user)):
+            # Issued before the password changed: dead for good.
+            ApiToken.objects.filter(pk=token.pk).delete()
+            raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         if not user.is_active or (user.tenant_id and not user.tenant.is_active):
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         now = timezone.now()

@@ -1,53 +1,62 @@
-"""Failed-login limits per username and per client IP, kept in the shared cache."""
+"""Failed-login limits per username and per client address, for every way to log in.
+
+Every login goes through Django's `authenticate()`, and so through
+`accounts.backends.LimitedModelBackend`, which refuses any attempt (the right password
+included) while the username or the client address is locked, counts failures and
+clears the username's count on success. The API, the admin and the browsable API's
+login forms call `login_check` first, only to say why they refuse. A caller without
+an HTTP request (a WebSocket or Feishu login) passes `client_ip=` to `authenticate()`.
+
+A username is locked whether it exists or not, so the answer never tells.
+Counters live in the shared cache, in process memory while it is unreachable.
+"""
+
+from __future__ import annotations
 
 import hashlib
 
-from django.core.cache import cache
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import Throttled
-from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
 
 from helpdesk.config import get_config
+from helpdesk.rate_limits import resilient_cache
 
 
-class LoginThrottled(Throttled):
-    default_code = "login_throttled"
+class LoginLocked(Exception):
+    def __init__(self, wait_seconds: int) -> None:
+        self.wait_seconds = wait_seconds
+        super().__init__(
+            _("Too many failed login attempts. Try again in %(minutes)d minutes.")
+            % {"minutes": max(1, wait_seconds // 60)}
+        )
 
 
-def _keys(request: Request, username: str) -> dict[str, str]:
+def _keys(client_ip: str | None, username: str) -> dict[str, str]:
     user_digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
-    ip = BaseThrottle().get_ident(request)
-    return {"user": f"login-failures:user:{user_digest}", "ip": f"login-failures:ip:{ip}"}
+    keys = {"user": f"login-failures:user:{user_digest}"}
+    if client_ip:
+        keys["ip"] = f"login-failures:ip:{client_ip}"
+    return keys
 
 
-def check_login_allowed(request: Request, username: str) -> None:
+def login_check(*, client_ip: str | None, username: str) -> None:
+    """Raise LoginLocked when the username or the client address is locked."""
     config = get_config()
     limits = {
         "user": config.get("security.login_failures_per_user"),
         "ip": config.get("security.login_failures_per_ip"),
     }
-    keys = _keys(request, username)
-    counts = cache.get_many(list(keys.values()))
-    for kind, key in keys.items():
-        if counts.get(key, 0) >= limits[kind]:
-            window = config.get("security.login_window_seconds")
-            raise LoginThrottled(
-                wait=window,
-                detail=_("Too many failed login attempts. Try again in %(minutes)d minutes.")
-                % {"minutes": max(1, window // 60)},
-            )
+    keys = _keys(client_ip, username)
+    counts = resilient_cache.get_many(list(keys.values()))
+    if any(counts.get(key, 0) >= limits[kind] for kind, key in keys.items()):
+        raise LoginLocked(config.get("security.login_window_seconds"))
 
 
-def record_login_failure(request: Request, username: str) -> None:
+def login_failed(*, client_ip: str | None, username: str) -> None:
     window = get_config().get("security.login_window_seconds")
-    for key in _keys(request, username).values():
-        if not cache.add(key, 1, timeout=window):
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.add(key, 1, timeout=window)
+    for key in _keys(client_ip, username).values():
+        resilient_cache.count(key, timeout=window)
 
 
-def clear_login_failures(request: Request, username: str) -> None:
-    cache.delete(_keys(request, username)["user"])
+def login_succeeded(*, username: str) -> None:
+    """Clear the username's failures (the address's stay: it may be guessing others)."""
+    resilient_cache.delete(_keys(None, username)["user"])

@@ -6,6 +6,7 @@ lists users filters them by the caller's tenant explicitly.
 """
 
 import hashlib
+import re
 import secrets
 import zoneinfo
 from datetime import timedelta
@@ -34,6 +35,18 @@ def validate_time_zone(name: str) -> None:
         )
 
 
+# A CSP host source: a scheme, a host (optionally "*." and a port), nothing else.
+_FRAME_ANCESTOR = re.compile(r"^https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?$")
+
+
+def validate_frame_ancestors(value: str) -> None:
+    bad = [line for line in value.split() if not _FRAME_ANCESTOR.match(line.lower())]
+    if bad:
+        raise ValidationError(
+            _("Not an origin such as https://www.example.com: %(bad)s") % {"bad": ", ".join(bad)}
+        )
+
+
 class Tenant(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=64, unique=True)
@@ -51,6 +64,15 @@ class Tenant(models.Model):
         default=DEFAULT_TIME_ZONE,
         validators=[validate_time_zone],
         help_text=_("IANA name, e.g. Asia/Shanghai: the days of the dashboard and reports."),
+    )
+    widget_frame_ancestors = models.TextField(
+        _("sites that may embed the web chat"),
+        blank=True,
+        validators=[validate_frame_ancestors],
+        help_text=_(
+            "Origins allowed to show the web chat page in a frame, one per line, e.g. "
+            "https://www.example.com or https://*.example.com. Empty: only this site."
+        ),
     )
     settings = models.JSONField(
         _("settings"),
@@ -75,6 +97,10 @@ class Tenant(models.Model):
             return zoneinfo.ZoneInfo(self.time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return zoneinfo.ZoneInfo(DEFAULT_TIME_ZONE)
+
+    def frame_ancestors(self) -> list[str]:
+        """The web chat page's CSP frame-ancestors sources."""
+        return ["'self'", *self.widget_frame_ancestors.lower().split()]
 
 
 class User(AbstractUser):
@@ -117,6 +143,12 @@ def hash_token_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def credential_fingerprint(user: User) -> str:
+    """Changes whenever the user's password does: a token issued under another password
+    no longer authenticates, whichever way the password was changed."""
+    return hashlib.sha256(f"api-token:{user.password}".encode()).hexdigest()
+
+
 class ApiTokenQuerySet(models.QuerySet):
     def valid(self):
         return self.filter(expires_at__gt=timezone.now())
@@ -134,6 +166,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"))
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    credential_fingerprint = models.CharField(max_length=64, editable=False, default="")
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -153,5 +186,6 @@ class ApiToken(models.Model):
             prefix=key[:8],
             name=name,
             expires_at=timezone.now() + max_age,
+            credential_fingerprint=credential_fingerprint(user),
         )
         return token, key

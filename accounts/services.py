@@ -37,6 +37,10 @@ LEGACY_ROLE_MAP = {
 }
 
 
+# Roles that work in the admin (imported legacy users get is_staff from their role).
+STAFF_ROLES = {Role.TENANT_ADMIN, Role.AGENT}
+
+
 def tenant_initialise(*, tenant: Tenant) -> None:
     """Run every HELPDESK_TENANT_INITIALISERS function (default rules and the like)."""
     with tenant_scope(tenant):
@@ -64,6 +68,16 @@ def auth_login(*, request, username: str, password: str) -> tuple[User, str] | N
 def auth_logout(*, token: ApiToken | None) -> None:
     if isinstance(token, ApiToken):
         token.delete()
+
+
+def api_tokens_revoke(*, user: User, token_ids: list[int] | None = None) -> int:
+    """Delete the user's tokens (those of `token_ids` only, when given); the count."""
+    tokens = ApiToken.objects.filter(user=user)
+    if token_ids is not None:
+        tokens = tokens.filter(pk__in=token_ids)
+    with transaction.atomic():
+        deleted, _by_model = tokens.delete()
+    return deleted
 
 
 @dataclass
@@ -123,8 +137,9 @@ def users_import_legacy(*, tenant: Tenant, rows: list[dict[str, str]]) -> Legacy
                 first_name=first_name[:150],
                 last_name=last_name[:150],
                 tenant=tenant,
-                role=LEGACY_ROLE_MAP[(row.get("role") or "agent").strip().lower()],
-                is_staff=True,
+                role=(role := LEGACY_ROLE_MAP[(row.get("role") or "agent").strip().lower()]),
+                # The admin is for people who handle work: viewers read through the API.
+                is_staff=role in STAFF_ROLES,
                 password=hasher.encode_digest(row["password_hash"].strip()),
             )
         )

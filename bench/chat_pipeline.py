@@ -189,6 +189,7 @@ def server_env(database: str, redis_url: str, llm_url: str, var_dir: str) -> dic
         "HELPDESK_VAR_DIR": var_dir,
         "LOG_LEVEL": "WARNING",
         "LLM_BASE_URL": llm_url,
+        "OUTBOUND_ALLOW_PRIVATE": "1",
         "LLM_API_KEY": "bench",
         "LLM_MODEL": "stub-llm",
         "LLM_MAX_RETRIES": "0",

@@ -3,13 +3,14 @@
 Web visitors are counted by `dialogue.pipeline.admission` (one key per visitor and
 minute, shared by every entry point). The chat stream's fast path counts a request
 itself; when it hands the request over to Django, the count it took travels in the ASGI
-scope and is not taken again. Staff are limited by DRF's per-user rate instead.
+scope and is not taken again. Staff are limited by the project's per-user rate
+(`helpdesk.rate_limits.UserRateThrottle`, which lets visitors pass).
 """
 
 from __future__ import annotations
 
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle, UserRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from dialogue.authentication import Visitor
 from dialogue.pipeline.admission import count_visitor_request, seconds_to_next_window
@@ -35,20 +36,5 @@ class VisitorRateThrottle(BaseThrottle):
         return seconds_to_next_window()
 
 
-class StaffRateThrottle(UserRateThrottle):
-    """DRF's per-user rate, for staff only: visitors have their own limit."""
-
-    def get_cache_key(self, request, view) -> str | None:
-        if isinstance(request.user, Visitor):
-            return None
-        return super().get_cache_key(request, view)
-
-
-# The project's throttles, with the per-user rate for staff only, and the visitor limit.
-CHAT_THROTTLES = [
-    *(
-        StaffRateThrottle if throttle is UserRateThrottle else throttle
-        for throttle in api_settings.DEFAULT_THROTTLE_CLASSES
-    ),
-    VisitorRateThrottle,
-]
+# The project's throttles and the visitor limit.
+CHAT_THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, VisitorRateThrottle]

@@ -4,9 +4,10 @@ A plain page: the browser talks to the chat API (/api/v1/chat/...) with a visito
 token, so the page itself carries nothing but the tenant's public widget key and name.
 
 Framing: customers embed the widget in an iframe on their own sites, so this one view
-is exempt from the project-wide `X-Frame-Options: DENY`. That is safe enough because
-the page holds only the visitor's own anonymous conversation and its API calls never
-send cookies (see widget.js), so a framing site cannot act as a logged-in staff user.
+is exempt from the project-wide `X-Frame-Options: DENY`, and its CSP `frame-ancestors`
+lists the sites each tenant allows (`Tenant.widget_frame_ancestors`; none: this site
+only). The page holds only the visitor's own anonymous conversation and its API calls
+never send cookies (see widget.js), so a framing site cannot act as a staff user.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from helpdesk.config import get_config
 
 POLL_SECONDS = 3
 
-# Set on the response itself, so a future project-wide SECURE_CSP does not replace it.
+# Set on the response itself, so the project-wide SECURE_CSP does not replace it.
 WIDGET_CSP: dict[str, list[str]] = {
     "default-src": [CSP.NONE],
     "script-src": [CSP.SELF],
@@ -37,7 +38,6 @@ WIDGET_CSP: dict[str, list[str]] = {
     "connect-src": [CSP.SELF],
     "form-action": [CSP.SELF],
     "base-uri": [CSP.NONE],
-    "frame-ancestors": ["*"],
 }
 
 
@@ -106,5 +106,6 @@ def widget_page(request: HttpRequest, widget_key: str) -> HttpResponse:
         "widget_strings": widget_strings(max_chars=max_chars),
     }
     response = render(request, "dialogue/widget.html", context)
-    response[CSP.HEADER_ENFORCE] = build_policy(WIDGET_CSP)
+    policy = {**WIDGET_CSP, "frame-ancestors": tenant.frame_ancestors()}
+    response[CSP.HEADER_ENFORCE] = build_policy(policy)
     return response

@@ -29,12 +29,13 @@ from dialogue.fast_stream import ChatStreamFastPath  # noqa: E402
 from helpdesk import async_db  # noqa: E402
 from helpdesk.cache import SharedClientRedisCache  # noqa: E402
 from helpdesk.lifespan import lifespan_closing  # noqa: E402
+from helpdesk.request_limits import RequestBodyLimit  # noqa: E402
 from helpdesk.routing import websocket_urlpatterns  # noqa: E402
 from llm.client import get_llm_client  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": ChatStreamFastPath(django_asgi_app),
+        "http": RequestBodyLimit(ChatStreamFastPath(django_asgi_app)),
         "lifespan": lifespan_closing(
             async_db.close_pool,
             SharedClientRedisCache.aclose_async_clients,

@@ -6,9 +6,14 @@ the ConfigService (`helpdesk.config`) reads values against them.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -78,3 +83,58 @@ class ConfigKey:
             raise ConfigError(self.key, f"must be at least {self.min_value}, got {value!r}")
         if self.max_value is not None and value > self.max_value:
             raise ConfigError(self.key, f"must be at most {self.max_value}, got {value!r}")
+
+
+# Host names that always mean this machine or a cloud metadata service.
+_INTERNAL_NAMES = ("localhost", "metadata.google.internal", "metadata")
+
+
+def _internal_host(host: str) -> bool:
+    """A loopback, private, link-local or otherwise non-public address (or name for one)."""
+    host = host.lower().rstrip(".")
+    if host in _INTERNAL_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            # The C library also reads "127.1", "2130706433" and "0x7f000001" as addresses.
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    return not address.is_global
+
+
+def check_outbound_url(value: str) -> str | None:
+    """Why `value` may not be used as an outbound base URL, or None when it may.
+
+    http and https only, with a host; a private, loopback or link-local address only
+    where settings.OUTBOUND_ALLOW_PRIVATE says so (local stubs in development and tests).
+    A name is not resolved here: the check runs on every read of the key.
+    """
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "must be an http:// or https:// URL with a host"
+    if parts.username or parts.password:
+        return "must not contain credentials"
+    if _internal_host(host) and not settings.OUTBOUND_ALLOW_PRIVATE:
+        return (
+            "points at a private, loopback or link-local address; set OUTBOUND_ALLOW_PRIVATE=1 "
+            "to allow it (local development only)"
+        )
+    return None
+
+
+class OutboundURLKey(ConfigKey):
+    """A base URL the server connects to (an LLM, embeddings, Feishu); empty: none."""
+
+    def coerce(self, value: Any) -> Any:
+        value = super().coerce(value)
+        if value and (problem := check_outbound_url(value)) is not None:
+            raise ConfigError(self.key, f"{value!r} {problem}")
+        return value

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_tasks_db",
     "helpdesk",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -100,7 +102,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     # Under ASGI every request runs in a fresh worker thread, so persistent connections
     # (CONN_MAX_AGE) are rarely reused; a pool saves a PostgreSQL connect per request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    # A server that stops answering must not hold a new connection (and the pool's
+    # reconnect attempts) for ever; a pool timeout then becomes a 503.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+    DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
@@ -131,6 +138,9 @@ if REDIS_URL:
                 "pool_class": "redis.BlockingConnectionPool",
                 "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=50),
                 "timeout": env.float("REDIS_POOL_TIMEOUT", default=5.0),
+                # A Redis that stops answering fails a call within these, not never.
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=2.0),
             },
         }
     }
@@ -161,6 +171,8 @@ HELPDESK_CHANNEL_DELIVERY: dict[str, str] = {}
 HELPDESK_TENANT_INITIALISERS: list[str] = ["alerts.services.alert_rules_create_defaults"]
 
 AUTH_USER_MODEL = "accounts.User"
+# Every login (API, admin, browsable API) goes through the login limiter.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LimitedModelBackend"]
 PASSWORD_HASHERS = [
     "accounts.hashers.BCryptSHA256PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -192,6 +204,16 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Any request body over this is refused with a 413 before Django reads it
+# (helpdesk.request_limits); knowledge imports take up to 20 files per request.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024 * 1024)
+
+# Proxies in front of the application that append the client's address to
+# X-Forwarded-For; 0 reads no header (helpdesk.client_address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Whether configured outbound URLs (LLM, embeddings, Feishu) may point at private,
+# loopback or link-local addresses, as local stubs in development do.
+OUTBOUND_ALLOW_PRIVATE = env.bool("OUTBOUND_ALLOW_PRIVATE", default=DEBUG)
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
@@ -207,6 +229,20 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Every page: scripts and styles from our own origin only, no inline code, no framing
+# (the web chat page sets its own policy, with each tenant's frame ancestors).
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -227,8 +263,13 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/min"),
     },
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "helpdesk.rate_limits.AnonRateThrottle",
+        "helpdesk.rate_limits.UserRateThrottle",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "helpdesk.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_VERSIONING_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -253,6 +294,10 @@ SPECTACULAR_SETTINGS = {
         "helpdesk.api.schema.envelope_postprocessing_hook",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI and Redoc served from our own static files (drf-spectacular-sidecar).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "WorkOrderStatusEnum": "workorders.models.WorkOrder.Status",
         "WorkOrderSourceEnum": "workorders.models.WorkOrder.Source",
@@ -264,7 +309,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "helpdesk.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "helpdesk.logging.RedactSecretsFilter"},
+        "outages_once": {"()": "helpdesk.outages.OutageLogFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
@@ -272,7 +320,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "filters": ["outages_once", "redact_secrets"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

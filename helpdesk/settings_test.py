@@ -30,6 +30,8 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
 BCRYPT_ROUNDS = 4
+# The LLM stub and other local servers of the tests listen on 127.0.0.1.
+OUTBOUND_ALLOW_PRIVATE = True
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -22,10 +22,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.config import get_config
+from helpdesk.import_limits import FileRefused, check_pdf_pages, open_archive, sheet_rows
 from helpdesk.spreadsheets import spreadsheet_response
 from helpdesk.tenancy import current_tenant
 from knowledge import vocabulary
 from knowledge.entries import build_entry
+from knowledge.import_jobs import MAX_DECLARED_ROWS, check_archive
 from knowledge.models import QUESTION_MAX, ImportJob, KnowledgeEntry
 from knowledge.search_cache import knowledge_changed
 
@@ -97,19 +99,17 @@ def _table_rows(file_name: str, content: bytes) -> list[list[str]]:
             return [row for row in csv.reader(io.StringIO(_decode(content)))]
         except csv.Error as exc:  # e.g. a field longer than csv.field_size_limit()
             raise ImportFileError(_("The file is not a readable CSV table.")) from exc
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a broken file
-        raise ImportFileError(_("The file is not a readable XLSX workbook.")) from exc
-    sheet = workbook.worksheets[0]
     rows = []
-    for row in sheet.iter_rows(values_only=True):
-        rows.append(["" if value is None else str(value) for value in row])
-        if len(rows) > MAX_ROWS + 1:
-            break
-    workbook.close()
+    sheet = sheet_rows(content, max_rows=MAX_DECLARED_ROWS)
+    try:
+        for row in sheet:
+            rows.append(["" if value is None else str(value) for value in row])
+            if len(rows) > MAX_ROWS + 1:
+                break
+    except FileRefused as exc:
+        raise ImportFileError(str(exc)) from exc
+    finally:
+        sheet.close()
     return rows
 
 
@@ -160,7 +160,10 @@ def _document_blocks(file_name: str, content: bytes) -> list[tuple[bool, str]]:
         from docx import Document
 
         try:
+            open_archive(content, kind="DOCX")
             document = Document(io.BytesIO(content))
+        except FileRefused as exc:
+            raise ImportFileError(str(exc)) from exc
         except Exception as exc:  # python-docx raises zip, XML and key errors alike
             raise ImportFileError(_("The file is not a readable DOCX document.")) from exc
         blocks = []
@@ -177,7 +180,10 @@ def _document_blocks(file_name: str, content: bytes) -> list[tuple[bool, str]]:
 
         try:
             reader = PdfReader(io.BytesIO(content))
+            check_pdf_pages(len(reader.pages))
             raw = "\n".join(page.extract_text() or "" for page in reader.pages)
+        except FileRefused as exc:
+            raise ImportFileError(str(exc)) from exc
         except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
             raise ImportFileError(_("The file is not a readable PDF document.")) from exc
     else:
@@ -272,6 +278,7 @@ def import_create(*, file_name: str, content: bytes, actor=None) -> ImportJob:
     """Register an uploaded file as a pending job (the caller enqueues it)."""
     file_name = PurePath(file_name or "").name[:255]
     kind = check_upload(file_name=file_name, size=len(content))
+    check_archive(file_name=file_name, content=content)
     return ImportJob.objects.create(
         kind=kind,
         file_name=file_name,
@@ -357,9 +364,10 @@ def import_run(*, job_id: int) -> str:
         job.skipped_count = len(entries) - len(new)
         job.status = ImportJob.Status.DONE
         job.finished_at = timezone.now()
-        # Not the uploaded content again: only what the run changed.
+        job.content = b""  # the uploaded file is not kept once imported
         job.save(
             update_fields=[
+                "content",
                 "processed",
                 "created_count",
                 "skipped_count",

@@ -11,6 +11,8 @@ if [ ! -s var/secret_key ]; then
     chmod 600 var/secret_key
 fi
 export DEBUG=1
+# The demo's LLM stub listens on 127.0.0.1.
+export OUTBOUND_ALLOW_PRIVATE=1
 export SECRET_KEY
 SECRET_KEY=$(cat var/secret_key)
 unset DATABASE_URL REDIS_URL

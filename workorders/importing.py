@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from helpdesk.config import get_config
+from helpdesk.import_limits import FileRefused, import_slot, sheet_rows
 from helpdesk.tenancy import current_tenant
 from workorders.models import WorkOrder
 from workorders.rules import check_extra
@@ -129,17 +129,13 @@ def _cell_text(value: Any) -> str:
 
 
 def _read_xlsx(data: bytes, limit: int) -> list[Row]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
+    rows = sheet_rows(data, max_rows=limit + 1 + MAX_EMPTY_ROWS)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise ValidationError({"file": _("The file is not a readable XLSX workbook.")}) from exc
-    try:
-        return _first_rows(workbook.worksheets[0].iter_rows(values_only=True), limit)
+        return _first_rows(rows, limit)
+    except FileRefused as exc:
+        raise ValidationError({"file": str(exc)}) from exc
     finally:
-        workbook.close()
+        rows.close()
 
 
 def _first_rows(rows: Iterable[Sequence[Any]], limit: int) -> list[Row]:
@@ -295,8 +291,10 @@ class ImportRowsError(ValidationError):
 
 
 def import_file(*, upload: BinaryIO, name: str, actor: User | None) -> list[WorkOrder]:
-    """Validate the whole file, then create every row or none."""
-    result = validate_rows(read_rows(upload, name))
-    if result.errors:
-        raise ImportRowsError(result.errors)
-    return workorders_import(rows=result.rows, actor=actor, filename=name)
+    """Validate the whole file, then create every row or none (ImportBusy when the tenant
+    already runs its share of imports)."""
+    with import_slot(current_tenant().pk):
+        result = validate_rows(read_rows(upload, name))
+        if result.errors:
+            raise ImportRowsError(result.errors)
+        return workorders_import(rows=result.rows, actor=actor, filename=name)

@@ -5,25 +5,24 @@ per fixed minute in the shared cache, so every process and every entry point cou
 against the same key (`visitor_window_key`). DRF's views count with the cache API
 (`count_visitor_request`, through `dialogue.throttling.VisitorRateThrottle`); async
 entry points count with `VisitorRateAdmission`, natively on the shared Redis cache.
-Without a working cache the count fails open: the message is admitted and a warning
-logged, because losing a customer's message is worse than missing a rate limit.
+Without a working cache both count in the process's own memory
+(`helpdesk.rate_limits.resilient_cache`, which logs the outage): a limit per process
+for as long as the outage lasts, and a customer's message is never refused for it.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Protocol
 
 from asgiref.sync import sync_to_async
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.utils.translation import gettext as _
 
 from dialogue.pipeline.errors import TooManyRequests
 from dialogue.pipeline.values import IncomingMessage, TurnSettings
 from helpdesk.cache import SharedClientRedisCache
-
-logger = logging.getLogger(__name__)
+from helpdesk.rate_limits import resilient_cache
 
 WINDOW_SECONDS = 60
 
@@ -65,17 +64,9 @@ def seconds_to_next_window() -> float:
 
 def count_visitor_request(tenant_id: int, visitor_id: str) -> int:
     """Count a request in the visitor's current minute; returns the count, this one
-    included (0 when the cache cannot count)."""
+    included."""
     key = visitor_window_key(tenant_id, visitor_id, time.time())
-    try:
-        # A window's key lives twice as long as the window, so it cannot expire between
-        # these two calls while the window is current.
-        if cache.add(key, 1, timeout=2 * WINDOW_SECONDS):
-            return 1
-        return cache.incr(key)
-    except Exception as exc:
-        logger.warning("Visitor requests not counted (cache unavailable: %s).", exc)
-        return 0
+    return resilient_cache.count(key, timeout=2 * WINDOW_SECONDS)
 
 
 async def acount_visitor_request(tenant_id: int, visitor_id: str) -> int:
@@ -91,7 +82,7 @@ async def acount_visitor_request(tenant_id: int, visitor_id: str) -> int:
             commands.incr(key)
             commands.expire(key, 2 * WINDOW_SECONDS)
             count, _expiry = await commands.execute()
-    except Exception as exc:
-        logger.warning("Visitor requests not counted (cache unavailable: %s).", exc)
-        return 0
+    except Exception:
+        # The process's own counter; `count_visitor_request` logs the outage.
+        return count_visitor_request(tenant_id, visitor_id)
     return count

@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import AsyncClient
 from django.utils import translation
@@ -152,7 +153,7 @@ def test_security_headers_allow_framing_but_no_inline_code(client, tenant_a):
         "script-src 'self'",
         "style-src 'self'",
         "connect-src 'self'",
-        "frame-ancestors *",
+        "frame-ancestors 'self'",
     ):
         assert directive in policy
     page = parse(response)
@@ -161,6 +162,24 @@ def test_security_headers_allow_framing_but_no_inline_code(client, tenant_a):
     assert {s.get("src") for s in page.scripts} >= {f"{settings.STATIC_URL}dialogue/widget.js"}
     # Every other page still refuses to be framed.
     assert client.get("/admin/login/")["X-Frame-Options"] == "DENY"
+
+
+def test_frame_ancestors_are_each_tenants_own(client, tenant_a, tenant_b):
+    tenant_a.widget_frame_ancestors = "https://www.a.example\nhttps://*.shop.a.example"
+    tenant_a.full_clean()
+    tenant_a.save()
+    policy_a = client.get(page_url(tenant_a))["Content-Security-Policy"]
+    policy_b = client.get(page_url(tenant_b))["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://www.a.example https://*.shop.a.example" in policy_a
+    assert "frame-ancestors 'self';" in policy_b + ";"
+    assert "a.example" not in policy_b
+
+
+@pytest.mark.parametrize("value", ["*", "javascript:alert(1)", "https://a.example/path", "'none'"])
+def test_frame_ancestors_accept_origins_only(tenant_a, value):
+    tenant_a.widget_frame_ancestors = value
+    with pytest.raises(ValidationError):
+        tenant_a.full_clean()
 
 
 def stream_accept_header() -> str:

@@ -1,16 +1,22 @@
 """One error shape for every failure under /api/: {success: false, error: {...}}."""
 
 import logging
+import sys
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import bad_request
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from helpdesk.api.parsers import RequestTooLarge
+from helpdesk.import_limits import ImportBusy
+from helpdesk.outages import Outage, log_outage, outage_of
 from helpdesk.tenancy import TenantScopeError
 
 logger = logging.getLogger("helpdesk.api")
@@ -46,8 +52,47 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+class TooManyImports(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "imports_busy"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+
+
+def _unavailable(kind: Outage) -> ServiceUnavailable:
+    error = ServiceUnavailable(
+        _("The service is temporarily unavailable. Please try again shortly."),
+        code=f"{kind.value}_unavailable",
+    )
+    error.wait = RETRY_AFTER_SECONDS
+    return error
+
+
+def _bad_input(exc: Exception) -> exceptions.APIException | None:
+    """A 4xx for Django's refusals of a request's body (size, fields, encoding)."""
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(_("The request body is too large."))
+    if isinstance(exc, SuspiciousOperation | BadRequest):
+        return exceptions.ParseError(_("The request could not be read: %(e)s") % {"e": exc})
+    return None
+
+
 def envelope_exception_handler(exc: Exception, context: dict) -> Response:
-    if isinstance(exc, Http404):
+    if (kind := outage_of(exc)) is not None:
+        log_outage(kind, exc, where=type(context.get("view")).__name__)
+        set_rollback()
+        exc = _unavailable(kind)
+    elif (refusal := _bad_input(exc)) is not None:
+        exc = refusal
+    elif isinstance(exc, ImportBusy):
+        exc = TooManyImports(str(exc))
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -93,6 +138,23 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def json_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's refusals outside DRF (too many fields, too big, bad multipart): 400, or
+    413 for a body over the size limits."""
+    too_big = isinstance(exception, RequestDataTooBig)
+    status_code = 413 if too_big else 400
+    if _is_api(request):
+        code, message = (
+            ("request_too_large", _("The request body is too large."))
+            if too_big
+            else ("bad_request", _("The request could not be read."))
+        )
+        return JsonResponse(error_body(code, message), status=status_code)
+    response = bad_request(request, exception)
+    response.status_code = status_code
+    return response
+
+
 def json_404(request: HttpRequest, exception: Exception | None = None):
     if _is_api(request):
         return JsonResponse(error_body("not_found", _("Not found.")), status=404)
@@ -102,6 +164,16 @@ def json_404(request: HttpRequest, exception: Exception | None = None):
 
 
 def json_500(request: HttpRequest):
+    """500, or 503 when the database or the cache is down (Django calls this while
+    handling the exception, so it is still the current one)."""
+    if (kind := outage_of(sys.exc_info()[1])) is not None:
+        message = _("The service is temporarily unavailable. Please try again shortly.")
+        if _is_api(request):
+            response = JsonResponse(error_body(f"{kind.value}_unavailable", message), status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if _is_api(request):
         return JsonResponse(
             error_body("server_error", _("Internal server error. The error has been logged.")),

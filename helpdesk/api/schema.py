@@ -12,8 +12,13 @@ ERROR_RESPONSES = {
     "403": "Permission denied.",
     "404": "Not found (also for another tenant's objects).",
     "405": "Method not allowed.",
+    "406": "None of the accepted media types can be produced.",
+    "413": "The request body is too large.",
+    "415": "Unsupported media type of the request body.",
     "429": "Too many requests (Retry-After tells when to try again).",
     "500": "Internal server error.",
+    "503": "The database or the cache is temporarily unavailable (Retry-After tells when "
+    "to try again).",
 }
 
 META_SCHEMA = {

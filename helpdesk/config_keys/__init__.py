@@ -5,6 +5,7 @@ from helpdesk.config_keys import (
     budget,
     dialogue,
     feishu,
+    imports,
     knowledge,
     llm,
     reports,
@@ -22,4 +23,5 @@ ALL_KEYS = [
     *security.KEYS,
     *budget.KEYS,
     *reports.KEYS,
+    *imports.KEYS,
 ]

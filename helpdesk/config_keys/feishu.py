@@ -1,4 +1,4 @@
-from helpdesk.config_schema import ConfigKey
+from helpdesk.config_schema import ConfigKey, OutboundURLKey
 
 KEYS = [
     ConfigKey("feishu.enabled", bool, False, "Accept messages from Feishu."),
@@ -8,7 +8,7 @@ KEYS = [
         "feishu.verification_token", str, "", "Event subscription verification token.", secret=True
     ),
     ConfigKey("feishu.encrypt_key", str, "", "Event subscription encrypt key.", secret=True),
-    ConfigKey(
+    OutboundURLKey(
         "feishu.domain",
         str,
         "https://open.feishu.cn",

@@ -1,6 +1,6 @@
 from typing import Any
 
-from helpdesk.config_schema import ConfigError, ConfigKey
+from helpdesk.config_schema import ConfigError, ConfigKey, OutboundURLKey
 
 
 class PricesKey(ConfigKey):
@@ -18,7 +18,7 @@ class PricesKey(ConfigKey):
 
 
 KEYS = [
-    ConfigKey(
+    OutboundURLKey(
         "llm.base_url",
         str,
         "",

@@ -14,7 +14,7 @@ from helpdesk.api.permissions import IsTenantAdmin, ReadOrAgent
 from helpdesk.api.views import TenantModelViewSet, TenantReadOnlyViewSet
 from helpdesk.config import get_config
 from helpdesk.spreadsheets import FILE_RESPONSES
-from knowledge import importing, selectors, services
+from knowledge import import_jobs, importing, selectors, services
 from knowledge.api.serializers import (
     EntryCreateSerializer,
     EntryFilterSerializer,
@@ -206,6 +206,7 @@ class KnowledgeEntryViewSet(TenantModelViewSet):
             raise ValidationError({"file": [_("At most 20 files at once.")]})
         for upload in files:
             importing.check_upload(file_name=upload.name, size=upload.size)
+        import_jobs.check_queue(new_jobs=len(files))
         jobs = [
             importing.import_create(file_name=f.name, content=f.read(), actor=request.user)
             for f in files

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from accounts.models import User
-from helpdesk.api.fields import IdField
+from helpdesk.api.fields import BoundedDateTimeField, IdField
 from helpdesk.spreadsheets import FILE_FORMATS
 from workorders import rules, selectors
 from workorders.api.fields import (
@@ -99,6 +99,7 @@ class WorkOrderDetailSerializer(WorkOrderListSerializer):
 class WorkOrderCreateSerializer(serializers.ModelSerializer):
     assignee = TenantUserField(allow_null=True, required=False)
     extra = ExtraField(required=False)
+    due_at = BoundedDateTimeField(allow_null=True, required=False)
     source = serializers.ChoiceField(choices=WorkOrder.Source.choices, default=WorkOrder.Source.API)
 
     class Meta:
@@ -109,6 +110,7 @@ class WorkOrderCreateSerializer(serializers.ModelSerializer):
 class WorkOrderUpdateSerializer(serializers.ModelSerializer):
     assignee = TenantUserField(allow_null=True, required=False)
     extra = ExtraField(required=False)
+    due_at = BoundedDateTimeField(allow_null=True, required=False)
     status = serializers.ChoiceField(choices=WorkOrder.Status.choices, required=False)
 
     class Meta:

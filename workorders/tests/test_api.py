@@ -363,3 +363,12 @@ class TestDelete:
         assert check(admin.post(delete, {"ids": [a1.pk, a2.pk]}), "post", delete, 200)["data"] == {
             "count": 2
         }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("due_at", ["0972-09-19T03:04:22Z", "9999-12-31T23:00:00Z"])
+def test_a_due_date_the_api_cannot_show_is_refused(client_a, due_at):
+    """Found by schemathesis: a year-972 due date came back as +08:05:43 (not RFC 3339)."""
+    response = client_a.post("/api/v1/workorders/", {"title": "x", "due_at": due_at})
+    assert response.status_code == 400
+    assert "due_at" in response.json()["error"]["fields"]

@@ -18,5 +18,6 @@ urlpatterns = [
     *project_urlpatterns,
 ]
 
+handler400 = "helpdesk.api.exceptions.json_400"
 handler404 = "helpdesk.api.exceptions.json_404"
 handler500 = "helpdesk.api.exceptions.json_500"
