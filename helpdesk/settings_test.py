@@ -39,3 +39,7 @@ STORAGES = {
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
 INSTALLED_APPS = [*INSTALLED_APPS, "helpdesk.tests.tenancy_app"]  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, as the embedded default runs: concurrent writers wait for the lock (the
+    # in-memory test database would refuse them at once, which production never does).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
