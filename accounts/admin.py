@@ -1,14 +1,46 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import LimitedAdminAuthenticationForm
 from accounts.models import ApiToken, Tenant, User
-from accounts.services import api_tokens_revoke, tenant_initialise
+from accounts.services import (
+    IDENTITY_SECRET_MIN_CHARS,
+    api_tokens_revoke,
+    tenant_identity_secret_set,
+    tenant_initialise,
+)
 from helpdesk.roles import Role
 
 # Every login goes through the limiter anyway (accounts.backends); this form says why.
 admin.site.login_form = LimitedAdminAuthenticationForm
+
+
+class TenantForm(forms.ModelForm):
+    new_identity_secret = forms.CharField(
+        label=_("new visitor identity secret"),
+        required=False,
+        min_length=IDENTITY_SECRET_MIN_CHARS,
+        max_length=64,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_(
+            "Replaces the secret the tenant's server signs its own customer ids with (never "
+            "shown; leave empty to keep the current one)."
+        ),
+    )
+
+    class Meta:
+        model = Tenant
+        fields = (
+            "name",
+            "slug",
+            "is_active",
+            "widget_key",
+            "time_zone",
+            "widget_frame_ancestors",
+            "settings",
+        )
 
 
 @admin.register(Tenant)
@@ -17,6 +49,7 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    form = TenantForm
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser
@@ -37,6 +70,9 @@ class TenantAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             tenant_initialise(tenant=obj)
+        secret = form.cleaned_data.get("new_identity_secret")
+        if secret:
+            tenant_identity_secret_set(tenant=obj, secret=secret)
 
 
 @admin.register(User)

@@ -74,6 +74,16 @@ class Tenant(models.Model):
             "https://www.example.com or https://*.example.com. Empty: only this site."
         ),
     )
+    identity_secret = models.CharField(
+        _("visitor identity secret"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Signs the tenant's own customer ids for the web chat (an HMAC-SHA256 of the id); "
+            "empty: only anonymous visitor ids are accepted."
+        ),
+    )
     settings = models.JSONField(
         _("settings"),
         default=dict,

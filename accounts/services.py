@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -46,6 +47,23 @@ def tenant_initialise(*, tenant: Tenant) -> None:
     with tenant_scope(tenant):
         for path in settings.HELPDESK_TENANT_INITIALISERS:
             import_string(path)(tenant=tenant)
+
+
+IDENTITY_SECRET_MIN_CHARS = 32
+
+
+def tenant_identity_secret_set(*, tenant: Tenant, secret: str) -> None:
+    """The secret the tenant's server signs its own visitor ids with ("" turns signing
+    off). The tenant chooses it; it is never shown back."""
+    if secret and len(secret) < IDENTITY_SECRET_MIN_CHARS:
+        raise ValidationError(
+            {
+                "identity_secret": _("Use at least %(n)d random characters.")
+                % {"n": IDENTITY_SECRET_MIN_CHARS}
+            }
+        )
+    Tenant.objects.filter(pk=tenant.pk).update(identity_secret=secret)
+    tenant.identity_secret = secret
 
 
 def tenant_create(*, name: str, slug: str, settings_: dict | None = None) -> Tenant:

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from dialogue.api.identity import IdentitySecretView
 from dialogue.api.sessions import ChatMessageViewSet, ChatSessionViewSet, VisitorTokenView
 from dialogue.api.stream import ChatStreamView
 from dialogue.api.suggestions import (
@@ -16,6 +17,7 @@ router.register("workorder-suggestions", SuggestionViewSet, basename="workorder-
 
 urlpatterns = [
     path("chat/visitor-token/", VisitorTokenView.as_view(), name="chat-visitor-token"),
+    path("chat/identity-secret/", IdentitySecretView.as_view(), name="chat-identity-secret"),
     path("chat/sessions/<int:pk>/stream/", ChatStreamView.as_view(), name="chat-session-stream"),
     path(
         "workorders/<int:pk>/suggestion/",

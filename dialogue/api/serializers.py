@@ -23,6 +23,16 @@ class VisitorTokenRequestSerializer(serializers.Serializer):
         help_text=_("A stable id the widget keeps for the visitor (letters, digits, _.:@-)."),
         error_messages={"invalid": _("Use 1-100 letters, digits or _.:@- characters.")},
     )
+    identity_hash = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$",
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "For the tenant's own customer ids: the HMAC-SHA256 of visitor_id with the "
+            "tenant's identity secret, in hex. Unsigned ids may not be e-mail addresses or "
+            "phone numbers."
+        ),
+    )
 
 
 class VisitorTokenSerializer(serializers.Serializer):

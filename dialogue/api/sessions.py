@@ -36,6 +36,7 @@ from dialogue.api.serializers import (
     VisitorTokenSerializer,
 )
 from dialogue.authentication import Visitor, issue_visitor_token
+from dialogue.identity import IdentityRefused, visitor_identity_check
 from dialogue.models import Channel, HandoffReason, Message
 from dialogue.models import Role as MessageRole
 from dialogue.throttling import CHAT_THROTTLES
@@ -69,6 +70,14 @@ class VisitorTokenView(TenantAPIView):
         if tenant is None:
             raise exceptions.ValidationError({"widget_key": [_("Unknown widget key.")]})
         visitor_id = serializer.validated_data["visitor_id"]
+        try:
+            visitor_identity_check(
+                tenant=tenant,
+                visitor_id=visitor_id,
+                signature=serializer.validated_data.get("identity_hash", ""),
+            )
+        except IdentityRefused as exc:
+            raise exceptions.ValidationError({exc.field: [exc.message]}) from None
         data = {
             "token": issue_visitor_token(tenant=tenant, visitor_id=visitor_id),
             "expires_in": get_config().get("dialogue.visitor_token_max_age_seconds"),
