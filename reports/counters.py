@@ -6,6 +6,7 @@ cost is CNY.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from reports.daily import DailyNumbers, daily_numbers
+from reports.daily import DailyNumbers, daily_numbers_of
 from reports.periods import Period
 from reports.rollups import ACTIVITY_FIELDS
 from reports.workorder_stats import workorder_counters
@@ -68,7 +69,7 @@ def usage_totals(numbers: DailyNumbers) -> dict[str, Any]:
     }
 
 
-def counter_values(period: Period, numbers: DailyNumbers) -> dict[str, Any]:
+def counter_values(numbers: DailyNumbers, workorders: dict[str, Any]) -> dict[str, Any]:
     activity = activity_totals(numbers)
     usage = usage_totals(numbers)
     thumbs = activity["thumbs_up"] + activity["thumbs_down"]
@@ -82,7 +83,7 @@ def counter_values(period: Period, numbers: DailyNumbers) -> dict[str, Any]:
         "low_confidence_rate": _ratio(activity["low_confidence"], activity["answers"]),
         "satisfaction_avg": _ratio(activity["rating_sum"], activity["rated_conversations"]),
         "thumbs_up_rate": _ratio(activity["thumbs_up"], thumbs),
-        **workorder_counters(period.since, period.until, period.now),
+        **workorders,
         "llm_calls": usage["calls"],
         "llm_tokens": usage["tokens"],
         "llm_cost": float(usage["cost"]),
@@ -106,9 +107,14 @@ def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, dict
 
 
 def counters_with_previous(
-    period: Period, numbers: DailyNumbers | None = None
+    period: Period, numbers: Sequence[DailyNumbers] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The counters of `period` (from `numbers` when the caller has them) and the previous."""
-    current = counter_values(period, numbers or daily_numbers(period))
+    """The counters of `period` and of the previous period; `numbers` are both periods'
+    daily numbers (`daily_numbers_of([period, period.previous()])`) when the caller has them."""
     before = period.previous()
-    return compare(current, counter_values(before, daily_numbers(before)))
+    current, previous = numbers or daily_numbers_of([period, before])
+    workorders_current, workorders_previous = workorder_counters(period, before)
+    return compare(
+        counter_values(current, workorders_current),
+        counter_values(previous, workorders_previous),
+    )
