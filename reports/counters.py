@@ -25,26 +25,39 @@ class CounterSpec:
     name: str
     unit: str  # count, ratio, score, seconds, cny
     label: Promise
+    group: str  # a key of COUNTER_GROUPS: where the dashboard shows it
 
+
+COUNTER_GROUPS = {
+    "assistant": _("Conversations and the assistant"),
+    "satisfaction": _("Satisfaction"),
+    "workorders": _("Work orders"),
+    "llm": _("LLM usage"),
+}
 
 COUNTERS = (
-    CounterSpec("conversations", "count", _("Conversations")),
+    CounterSpec("conversations", "count", _("Conversations"), "assistant"),
     CounterSpec(
-        "answered_without_handoff_rate", "ratio", _("Answered by the assistant without hand-off")
+        "answered_without_handoff_rate",
+        "ratio",
+        _("Answered by the assistant without hand-off"),
+        "assistant",
     ),
-    CounterSpec("handoff_rate", "ratio", _("Hand-off rate")),
-    CounterSpec("knowledge_hit_rate", "ratio", _("Knowledge hit rate")),
-    CounterSpec("low_confidence_rate", "ratio", _("Low-confidence rate")),
-    CounterSpec("satisfaction_avg", "score", _("Average rating (1-5)")),
-    CounterSpec("thumbs_up_rate", "ratio", _("Thumbs-up share")),
-    CounterSpec("workorders_opened", "count", _("Work orders opened")),
-    CounterSpec("workorders_resolved", "count", _("Work orders resolved")),
-    CounterSpec("workorders_overdue", "count", _("Work orders overdue")),
-    CounterSpec("first_response_median_seconds", "seconds", _("Median first response")),
-    CounterSpec("resolution_median_seconds", "seconds", _("Median resolution time")),
-    CounterSpec("llm_calls", "count", _("LLM calls")),
-    CounterSpec("llm_tokens", "count", _("LLM tokens")),
-    CounterSpec("llm_cost", "cny", _("LLM cost (CNY)")),
+    CounterSpec("handoff_rate", "ratio", _("Hand-off rate"), "assistant"),
+    CounterSpec("knowledge_hit_rate", "ratio", _("Knowledge hit rate"), "assistant"),
+    CounterSpec("low_confidence_rate", "ratio", _("Low-confidence rate"), "assistant"),
+    CounterSpec("satisfaction_avg", "score", _("Average rating (1-5)"), "satisfaction"),
+    CounterSpec("thumbs_up_rate", "ratio", _("Thumbs-up share"), "satisfaction"),
+    CounterSpec("workorders_opened", "count", _("Work orders opened"), "workorders"),
+    CounterSpec("workorders_resolved", "count", _("Work orders resolved"), "workorders"),
+    CounterSpec("workorders_overdue", "count", _("Work orders overdue"), "workorders"),
+    CounterSpec(
+        "first_response_median_seconds", "seconds", _("Median first response"), "workorders"
+    ),
+    CounterSpec("resolution_median_seconds", "seconds", _("Median resolution time"), "workorders"),
+    CounterSpec("llm_calls", "count", _("LLM calls"), "llm"),
+    CounterSpec("llm_tokens", "count", _("LLM tokens"), "llm"),
+    CounterSpec("llm_cost", "cny", _("LLM cost (CNY)"), "llm"),
 )
 COUNTER_NAMES = tuple(spec.name for spec in COUNTERS)
 

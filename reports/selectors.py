@@ -74,7 +74,12 @@ def period_info(tenant: Any, period: Period) -> dict[str, Any]:
 def report_payload(report: Report) -> dict[str, Any]:
     """The dashboard's JSON: the period, labelled counters, charts, questions and budget."""
     counters = [
-        {"name": spec.name, "label": str(spec.label), **report.counters[spec.name]}
+        {
+            "name": spec.name,
+            "label": str(spec.label),
+            "group": spec.group,
+            **report.counters[spec.name],
+        }
         for spec in COUNTERS
     ]
     return {

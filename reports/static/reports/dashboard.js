@@ -1,9 +1,11 @@
 // The dashboard page: initial numbers from the page, then refreshed in the background.
+// A live connection on the page imports `dashboard` from this module (one instance per
+// page) and calls `dashboard.refresher.trigger()` when something changes.
 
 import { renderCharts } from "./charts.js";
 import { createRefresher, jsonLoader } from "./refresh.js";
 import { createStore } from "./store.js";
-import { renderBudget, renderCounters, renderUnanswered } from "./view.js";
+import { renderBudget, renderCounters, renderPeriod, renderUnanswered } from "./view.js";
 
 function readJson(id) {
   const node = document.getElementById(id);
@@ -13,7 +15,7 @@ function readJson(id) {
 function start() {
   const root = document.getElementById("hd-dashboard");
   const payload = readJson("dashboard-data");
-  if (!root || !payload) return;
+  if (!root || !payload) return null;
   const labels = readJson("dashboard-labels");
   const titles = readJson("dashboard-titles");
   const locale = root.dataset.locale || "zh-CN";
@@ -25,6 +27,7 @@ function start() {
   const status = root.querySelector("#hd-status");
   const render = ({ state }) => {
     const data = state.payload;
+    renderPeriod(root.querySelector("#hd-period-dates"), data.period);
     renderCounters(root.querySelector("#hd-counters"), data.counters, labels, locale);
     renderBudget(root.querySelector("#hd-budget"), data.budget, labels, locale);
     renderUnanswered(root.querySelector("#hd-unanswered"), data.unanswered, labels, draft);
@@ -54,6 +57,7 @@ function start() {
       refresher.start();
     }
   });
+  return { store, refresher };
 }
 
-start();
+export const dashboard = start();
