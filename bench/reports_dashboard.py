@@ -5,13 +5,16 @@
     .venv/bin/python bench/reports_dashboard.py --reuse    # measure again without reloading
 
 It creates the database `helpdesk_bench_reports_dashboard` (or --database; dropped and
-created again unless --reuse), migrates it, loads one big tenant with server-side INSERT ... SELECT over
-generate_series (200,000 conversations of 5 messages over 180 days, questions varied from
-4,800 phrasings, each answer linked to its question, an LLM call per answer, 100,000 work
-orders, 1,000 alerts) and a small second tenant, runs VACUUM ANALYZE, then
-times in-process requests (Django's test client, a logged-in tenant admin) of the dashboard
-page and its JSON, for 7, 30 and 180 days: the first request of a period (its rollups are
-computed then) and the following ones. It prints median and p95 of each.
+created again unless --reuse), migrates it, and loads one big tenant with server-side
+INSERT ... SELECT over generate_series: 200,000 conversations of 5 messages over 180 days
+(questions in 4,800 wordings, each answer linked to its question), an LLM call per answer,
+100,000 work orders, 1,000 alerts; and a small second tenant. Then VACUUM ANALYZE.
+
+It times in-process requests (Django's test client, a logged-in tenant admin) of the
+dashboard page and of its JSON refresh, for today, 7, 30 and 180 days in the tenant's time
+zone (so each period has a day in progress), twice: with no rollups stored (the first
+request of a period computes them), and after `refresh_report_rollups` computed them ahead.
+It prints the first request, median and p95 of each, and the load average.
 
 Server: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 """
@@ -19,6 +22,7 @@ Server: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -53,7 +57,8 @@ LOAD = [
                    ELSE (ARRAY['', '我的车', '请问', '昨天开始', '你好，'])[1 + (s.id + k) %% 5]
                      || (ARRAY['车机', '中控屏', '蓝牙', 'OTA 升级', '充电桩', '导航', '空调',
                                '倒车影像', '语音助手', '钥匙', '远程控制', '胎压监测',
-                               '座椅加热', '行车记录仪', '氛围灯', '雨刮'])[1 + (s.id * 7 + k) %% 16]
+                               '座椅加热', '行车记录仪', '氛围灯', '雨刮'])
+                        [1 + (s.id * 7 + k) %% 16]
                      || (ARRAY['黑屏', '失败', '连不上', '没反应', '很慢', '报错', '无法启动',
                                '一直重启', '显示异常', '断开'])[1 + (s.id * 3 + k * 5) %% 10]
                      || (ARRAY['怎么办', '怎么处理', '是什么原因', '能修吗', '要去4S店吗', ''])
@@ -140,37 +145,49 @@ def timed(client, url: str, runs: int) -> tuple[float, list[float]]:
     return first, times
 
 
-def measure(runs: int) -> None:
-    from django.test import Client
+def measure_periods(client, zone, runs: int) -> None:
+    from datetime import timedelta
 
-    from accounts.models import User
-    from reports.models import DailyActivity
+    from django.utils import timezone
 
-    client = Client()
-    client.force_login(User.objects.get(username="bench-admin"))
-    from dialogue.models import Message
-    from helpdesk.tenancy import tenant_scope
-
-    user = User.objects.get(username="bench-admin")
-    with tenant_scope(user.tenant):
-        print(f"messages in the tenant: {Message.objects.count():,}")
-    DailyActivity.all_tenants.all().delete()
-    print(f"{'request':58} {'first':>9} {'median':>9} {'p95':>9}")
-    for days in (7, 30, 180):
-        from datetime import timedelta
-
-        from django.utils import timezone
-
-        end = timezone.localdate()
-        start = end - timedelta(days=days - 1)
-        query = f"period=custom&start={start}&end={end}"
+    end = timezone.localdate(timezone=zone)
+    custom = f"period=custom&start={end - timedelta(days=179)}&end={end}"
+    periods = (("today", "period=today"), ("7 days", "period=7d"), ("30 days", "period=30d"))
+    print(f"{'request':44} {'first':>9} {'median':>9} {'p95':>9}")
+    for name, query in (*periods, ("180 days", custom)):
         for label, url in (
-            (f"dashboard page, {days} days", f"/admin/?{query}"),
-            (f"dashboard JSON (refresh), {days} days", f"/admin/dashboard/data/?{query}"),
+            (f"dashboard page, {name}", f"/admin/?{query}"),
+            (f"dashboard JSON (refresh), {name}", f"/admin/dashboard/data/?{query}"),
         ):
             first, times = timed(client, url, runs)
             p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
-            print(f"{label:58} {first:8.0f}ms {statistics.median(times):8.0f}ms {p95:8.0f}ms")
+            print(f"{label:44} {first:8.0f}ms {statistics.median(times):8.0f}ms {p95:8.0f}ms")
+
+
+def measure(runs: int) -> None:
+    from django.core.management import call_command
+    from django.test import Client
+
+    from accounts.models import User
+    from dialogue.models import Message
+    from helpdesk.tenancy import tenant_scope
+    from reports.models import DailyActivity
+
+    user = User.objects.get(username="bench-admin")
+    client = Client()
+    client.force_login(user)
+    with tenant_scope(user.tenant):
+        print(f"messages in the tenant: {Message.objects.count():,}")
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    print("\nno rollups stored: the first request of a period computes them")
+    DailyActivity.all_tenants.all().delete()
+    measure_periods(client, user.tenant.zone, runs)
+    DailyActivity.all_tenants.all().delete()
+    started = time.perf_counter()
+    call_command("refresh_report_rollups", "--tenant", user.tenant.slug)
+    print(f"\nrefresh_report_rollups: {time.perf_counter() - started:.1f} s; then:")
+    measure_periods(client, user.tenant.zone, runs)
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:
