@@ -108,7 +108,7 @@ def rollups_refresh_recent(*, days: int, now: datetime | None = None) -> list[da
     zone = current_tenant().zone
     yesterday = timezone.localtime(now or timezone.now(), zone).date() - timedelta(days=1)
     return rollups_refresh_stale(
-        days=[yesterday - timedelta(days=n) for n in range(days)][::-1], zone=zone
+        days=[yesterday - timedelta(days=n) for n in reversed(range(days))], zone=zone
     )
 
 
