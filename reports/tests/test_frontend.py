@@ -113,27 +113,26 @@ def test_dashboard_in_chromium(language, live_server, agent_a, history):  # noqa
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_refresh_follows_a_preset_period(live_server, agent_a, history):  # noqa: F811
+def test_refresh_follows_the_period_and_a_live_event(live_server, agent_a, history):  # noqa: F811
     from playwright.sync_api import sync_playwright  # lazy: only the browser tests need it
 
     client = Client()
     client.force_login(agent_a)
-    page = client.get("/admin/", {"period": "today"}).content.decode()
-    assert 'data-data-url="/admin/dashboard/data/?period=today"' in page
+    today = client.get("/admin/", {"period": "today"}).content.decode()
+    assert 'data-data-url="/admin/dashboard/data/?period=today"' in today
     custom = client.get("/admin/", {"period": "custom", "start": "2026-03-10", "end": "2026-03-11"})
     assert "?period=custom&amp;start=2026-03-10&amp;end=2026-03-11" in custom.content.decode()
     session = session_of(agent_a)
     with sync_playwright() as playwright:
         browser, page, errors = open_dashboard(playwright, live_server.url, session, "en", 1400)
-        # What the desk's live connection will do: trigger a refresh, which redraws.
-        page.evaluate(
-            """async () => {
-                const { dashboard } = await import('/static/reports/dashboard.js');
-                document.querySelector('#hd-status').textContent = '';
-                await dashboard.refresher.trigger();
-            }"""
-        )
+        # What the desk's live connection will do: ask for a refresh, which loads and redraws.
+        page.evaluate("document.querySelector('#hd-status').textContent = ''")
+        with page.expect_response(lambda r: "/admin/dashboard/data/" in r.url) as refreshed:
+            page.evaluate("document.dispatchEvent(new CustomEvent('helpdesk:dashboard-refresh'))")
+        page.wait_for_function("document.querySelector('#hd-status').textContent !== ''")
         status = page.locator("#hd-status").inner_text()
+        data_url = refreshed.value.url
         browser.close()
     assert errors == []
     assert status.startswith("Updated")
+    assert data_url.endswith("/admin/dashboard/data/?period=custom&start=2026-03-10&end=2026-03-11")

@@ -1,11 +1,14 @@
 // The dashboard page: initial numbers from the page, then refreshed in the background.
-// A live connection on the page imports `dashboard` from this module (one instance per
-// page) and calls `dashboard.refresher.trigger()` when something changes.
+// A live connection on the page (the staff desk's) asks for a refresh at once with
+// `document.dispatchEvent(new CustomEvent("helpdesk:dashboard-refresh"))`: an event rather
+// than an import, because static files are served under hashed names.
 
 import { renderCharts } from "./charts.js";
 import { createRefresher, jsonLoader } from "./refresh.js";
 import { createStore } from "./store.js";
 import { renderBudget, renderCounters, renderPeriod, renderUnanswered } from "./view.js";
+
+const REFRESH_EVENT = "helpdesk:dashboard-refresh";
 
 function readJson(id) {
   const node = document.getElementById(id);
@@ -15,7 +18,7 @@ function readJson(id) {
 function start() {
   const root = document.getElementById("hd-dashboard");
   const payload = readJson("dashboard-data");
-  if (!root || !payload) return null;
+  if (!root || !payload) return;
   const labels = readJson("dashboard-labels");
   const titles = readJson("dashboard-titles");
   const locale = root.dataset.locale || "zh-CN";
@@ -57,7 +60,7 @@ function start() {
       refresher.start();
     }
   });
-  return { store, refresher };
+  document.addEventListener(REFRESH_EVENT, () => refresher.trigger());
 }
 
-export const dashboard = start();
+start();
