@@ -33,6 +33,7 @@ from helpdesk.roles import Role as StaffRole
 from helpdesk.tenancy import current_tenant_or_none, tenant_scope
 from knowledge.admin import DRAFT_SESSION_KEY
 from reports import exporting
+from reports.counters import COUNTER_GROUPS
 from reports.drafting import knowledge_draft
 from reports.exporting import TABLES
 from reports.forms import PeriodForm
@@ -79,6 +80,9 @@ def labels() -> dict[str, str]:
         "lowConfidence": _("low confidence"),
         "thumbsDown": _("thumbs down"),
         "noQuestions": _("No unanswered questions in this period."),
+        "question": _("Question"),
+        "asked": _("Asked"),
+        "why": _("Why"),
         "tokens": _("Tokens"),
         "noBudget": _("No budget set"),
         "hardStop": _("Hard stop on"),
@@ -119,17 +123,14 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
                         "module": _("Module"),
                     },
                     "tables": [(name, str(title)) for name, (title, _b) in TABLES.items()],
-                    "query": _period_query(period),
+                    "query": form.live_query(period),
+                    "counter_groups": COUNTER_GROUPS,
                     "refresh_seconds": get_config().get("reports.refresh_seconds"),
                     "can_draft": _can_draft(request),
                 }
             )
     request.current_app = admin.site.name
     return TemplateResponse(request, "admin/reports/dashboard.html", context)
-
-
-def _period_query(period: Any) -> str:
-    return f"period=custom&start={period.start.isoformat()}&end={period.end.isoformat()}"
 
 
 def _tenant_and_form(request: HttpRequest) -> tuple[Tenant, PeriodForm]:

@@ -19,7 +19,7 @@ from alerts.models import Alert, Level
 from llm.choices import Purpose
 from reports.daily import DailyNumbers
 from reports.periods import Period
-from reports.workorder_stats import sla_by_priority, workorder_breakdowns
+from reports.workorder_stats import workorder_breakdowns_and_sla
 from workorders.models import WorkOrder
 
 CHOICE_LABELS = {
@@ -95,7 +95,7 @@ def chart_data(period: Period, numbers: DailyNumbers) -> dict[str, Any]:
         for d in days
         if activity[d]["thumbs_up"] + activity[d]["thumbs_down"]
     }
-    sla = sla_by_priority(period.since, period.until, period.now)
+    breakdowns, sla = workorder_breakdowns_and_sla(period)
     return {
         "days": [d.isoformat() for d in days],
         "conversations": [activity[d]["conversations"] for d in days],
@@ -105,10 +105,7 @@ def chart_data(period: Period, numbers: DailyNumbers) -> dict[str, Any]:
         "cost_by_model": _cost_series(numbers, days, "model"),
         "cost_by_purpose": _cost_series(numbers, days, "purpose"),
         "alerts": _alert_series(period, days),
-        "workorders": {
-            name: _breakdown(name, counts)
-            for name, counts in workorder_breakdowns(period.since, period.until).items()
-        },
+        "workorders": {name: _breakdown(name, counts) for name, counts in breakdowns.items()},
         "sla": [
             {"key": key, "label": _label(WorkOrder.Priority, key), **sla[key]}
             for key in WorkOrder.Priority.values

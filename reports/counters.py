@@ -6,6 +6,7 @@ cost is CNY.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from reports.daily import DailyNumbers, daily_numbers
+from reports.daily import DailyNumbers, daily_numbers_of
 from reports.periods import Period
 from reports.rollups import ACTIVITY_FIELDS
 from reports.workorder_stats import workorder_counters
@@ -24,26 +25,39 @@ class CounterSpec:
     name: str
     unit: str  # count, ratio, score, seconds, cny
     label: Promise
+    group: str  # a key of COUNTER_GROUPS: where the dashboard shows it
 
+
+COUNTER_GROUPS = {
+    "assistant": _("Conversations and the assistant"),
+    "satisfaction": _("Satisfaction"),
+    "workorders": _("Work orders"),
+    "llm": _("LLM usage"),
+}
 
 COUNTERS = (
-    CounterSpec("conversations", "count", _("Conversations")),
+    CounterSpec("conversations", "count", _("Conversations"), "assistant"),
     CounterSpec(
-        "answered_without_handoff_rate", "ratio", _("Answered by the assistant without hand-off")
+        "answered_without_handoff_rate",
+        "ratio",
+        _("Answered by the assistant without hand-off"),
+        "assistant",
     ),
-    CounterSpec("handoff_rate", "ratio", _("Hand-off rate")),
-    CounterSpec("knowledge_hit_rate", "ratio", _("Knowledge hit rate")),
-    CounterSpec("low_confidence_rate", "ratio", _("Low-confidence rate")),
-    CounterSpec("satisfaction_avg", "score", _("Average rating (1-5)")),
-    CounterSpec("thumbs_up_rate", "ratio", _("Thumbs-up share")),
-    CounterSpec("workorders_opened", "count", _("Work orders opened")),
-    CounterSpec("workorders_resolved", "count", _("Work orders resolved")),
-    CounterSpec("workorders_overdue", "count", _("Work orders overdue")),
-    CounterSpec("first_response_median_seconds", "seconds", _("Median first response")),
-    CounterSpec("resolution_median_seconds", "seconds", _("Median resolution time")),
-    CounterSpec("llm_calls", "count", _("LLM calls")),
-    CounterSpec("llm_tokens", "count", _("LLM tokens")),
-    CounterSpec("llm_cost", "cny", _("LLM cost (CNY)")),
+    CounterSpec("handoff_rate", "ratio", _("Hand-off rate"), "assistant"),
+    CounterSpec("knowledge_hit_rate", "ratio", _("Knowledge hit rate"), "assistant"),
+    CounterSpec("low_confidence_rate", "ratio", _("Low-confidence rate"), "assistant"),
+    CounterSpec("satisfaction_avg", "score", _("Average rating (1-5)"), "satisfaction"),
+    CounterSpec("thumbs_up_rate", "ratio", _("Thumbs-up share"), "satisfaction"),
+    CounterSpec("workorders_opened", "count", _("Work orders opened"), "workorders"),
+    CounterSpec("workorders_resolved", "count", _("Work orders resolved"), "workorders"),
+    CounterSpec("workorders_overdue", "count", _("Work orders overdue"), "workorders"),
+    CounterSpec(
+        "first_response_median_seconds", "seconds", _("Median first response"), "workorders"
+    ),
+    CounterSpec("resolution_median_seconds", "seconds", _("Median resolution time"), "workorders"),
+    CounterSpec("llm_calls", "count", _("LLM calls"), "llm"),
+    CounterSpec("llm_tokens", "count", _("LLM tokens"), "llm"),
+    CounterSpec("llm_cost", "cny", _("LLM cost (CNY)"), "llm"),
 )
 COUNTER_NAMES = tuple(spec.name for spec in COUNTERS)
 
@@ -68,7 +82,7 @@ def usage_totals(numbers: DailyNumbers) -> dict[str, Any]:
     }
 
 
-def counter_values(period: Period, numbers: DailyNumbers) -> dict[str, Any]:
+def counter_values(numbers: DailyNumbers, workorders: dict[str, Any]) -> dict[str, Any]:
     activity = activity_totals(numbers)
     usage = usage_totals(numbers)
     thumbs = activity["thumbs_up"] + activity["thumbs_down"]
@@ -82,7 +96,7 @@ def counter_values(period: Period, numbers: DailyNumbers) -> dict[str, Any]:
         "low_confidence_rate": _ratio(activity["low_confidence"], activity["answers"]),
         "satisfaction_avg": _ratio(activity["rating_sum"], activity["rated_conversations"]),
         "thumbs_up_rate": _ratio(activity["thumbs_up"], thumbs),
-        **workorder_counters(period.since, period.until, period.now),
+        **workorders,
         "llm_calls": usage["calls"],
         "llm_tokens": usage["tokens"],
         "llm_cost": float(usage["cost"]),
@@ -106,9 +120,14 @@ def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, dict
 
 
 def counters_with_previous(
-    period: Period, numbers: DailyNumbers | None = None
+    period: Period, numbers: Sequence[DailyNumbers] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The counters of `period` (from `numbers` when the caller has them) and the previous."""
-    current = counter_values(period, numbers or daily_numbers(period))
+    """The counters of `period` and of the previous period; `numbers` are both periods'
+    daily numbers (`daily_numbers_of([period, period.previous()])`) when the caller has them."""
     before = period.previous()
-    return compare(current, counter_values(before, daily_numbers(before)))
+    current, previous = numbers or daily_numbers_of([period, before])
+    workorders_current, workorders_previous = workorder_counters(period, before)
+    return compare(
+        counter_values(current, workorders_current),
+        counter_values(previous, workorders_previous),
+    )

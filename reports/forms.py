@@ -32,6 +32,15 @@ class PeriodForm(forms.Form):
                 raise forms.ValidationError(_("The end date is before the start date."))
         return data
 
+    def live_query(self, period: Period) -> str:
+        """The query string that shows `period` again later, for the page's refresh and
+        downloads: a preset moves with the days (a "today" page left open shows the new day
+        after midnight), a custom range stays put. Call it after `period_in`."""
+        choice = self.cleaned_data.get("period") if self.is_bound and self.is_valid() else None
+        if choice == "custom":
+            return f"period=custom&start={period.start.isoformat()}&end={period.end.isoformat()}"
+        return f"period={choice or DEFAULT_PRESET}"
+
     def period_in(self, zone: ZoneInfo) -> Period:
         """The chosen period (the default one when the form is not valid)."""
         data = self.cleaned_data if self.is_valid() else {}

@@ -1,13 +1,15 @@
 """The per-day aggregates behind the dashboard, computed from the source rows.
 
-Both functions read the active tenant's rows in [since, until) and group them by the local
-day of `zone`. They serve the stored rollups (complete days, `reports.services`) and the
-live part of a period (the day in progress) alike, so both are counted the same way.
+Both functions read the active tenant's rows in one or more windows [since, until) and group
+them by the local day of `zone` (no two windows share a local day). They serve the stored
+rollups (complete days, `reports.services`) and the live parts of a period and of the period
+before it (the days in progress, read together) alike, so both are counted the same way.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,12 +39,21 @@ USAGE_FIELDS = ("calls", "errors", "prompt_tokens", "completion_tokens", "cost")
 
 _ANSWERED = Q(error_type="")
 
+Window = tuple[datetime, datetime]
+
+
+def _within(column: str, windows: Sequence[Window]) -> Q:
+    condition = Q()
+    for since, until in windows:
+        condition |= Q(**{f"{column}__gte": since, f"{column}__lt": until})
+    return condition
+
 
 def empty_activity() -> dict[str, int]:
     return dict.fromkeys(ACTIVITY_FIELDS, 0)
 
 
-def activity_by_day(since: datetime, until: datetime, zone: ZoneInfo) -> dict[date, dict]:
+def activity_by_day(windows: Sequence[Window], zone: ZoneInfo) -> dict[date, dict]:
     """Conversations by the day they started, answers by the day they were given.
 
     A conversation counts as handed off once it has a hand-off reason, and as answered
@@ -50,9 +61,11 @@ def activity_by_day(since: datetime, until: datetime, zone: ZoneInfo) -> dict[da
     Answers are the assistant's messages without an error; failed ones are counted apart.
     """
     days: dict[date, dict[str, int]] = defaultdict(empty_activity)
+    if not windows:
+        return {}
     # Aggregates are named n_<field>: a bare name would shadow the column it filters on.
     sessions = (
-        ChatSession.objects.filter(started_at__gte=since, started_at__lt=until)
+        ChatSession.objects.filter(_within("started_at", windows))
         .annotate(day=TruncDate("started_at", tzinfo=zone))
         .order_by()
         .values("day")
@@ -67,7 +80,7 @@ def activity_by_day(since: datetime, until: datetime, zone: ZoneInfo) -> dict[da
         )
     )
     answers = (
-        Message.objects.filter(role=Role.ASSISTANT, created_at__gte=since, created_at__lt=until)
+        Message.objects.filter(_within("created_at", windows), role=Role.ASSISTANT)
         .annotate(day=TruncDate("created_at", tzinfo=zone))
         .order_by()
         .values("day")
@@ -86,10 +99,12 @@ def activity_by_day(since: datetime, until: datetime, zone: ZoneInfo) -> dict[da
     return dict(days)
 
 
-def usage_by_day(since: datetime, until: datetime, zone: ZoneInfo) -> list[dict[str, Any]]:
+def usage_by_day(windows: Sequence[Window], zone: ZoneInfo) -> list[dict[str, Any]]:
     """LLM calls per day, model and purpose: calls, errors, tokens and cost."""
+    if not windows:
+        return []
     rows = (
-        LLMCall.objects.filter(created_at__gte=since, created_at__lt=until)
+        LLMCall.objects.filter(_within("created_at", windows))
         .annotate(day=TruncDate("created_at", tzinfo=zone))
         .order_by()
         .values("day", "model", "purpose")

@@ -9,7 +9,7 @@ from typing import Any
 from llm.budget import budget_state, budget_stop_reason
 from reports.charts import chart_data
 from reports.counters import COUNTERS, counters_with_previous
-from reports.daily import DailyNumbers, daily_numbers
+from reports.daily import DailyNumbers, daily_numbers_of
 from reports.periods import Period
 from reports.unanswered import unanswered_groups
 
@@ -43,13 +43,13 @@ def budget_summary() -> dict[str, Any]:
 
 
 def period_report(*, tenant: Any, period: Period, unanswered_limit: int | None = None) -> Report:
-    numbers = daily_numbers(period)
+    numbers = daily_numbers_of([period, period.previous()])
     return Report(
         tenant=tenant,
         period=period,
-        numbers=numbers,
+        numbers=numbers[0],
         counters=counters_with_previous(period, numbers),
-        charts=chart_data(period, numbers),
+        charts=chart_data(period, numbers[0]),
         unanswered=unanswered_groups(period.since, period.until, limit=unanswered_limit),
         budget=budget_summary(),
     )
@@ -74,7 +74,12 @@ def period_info(tenant: Any, period: Period) -> dict[str, Any]:
 def report_payload(report: Report) -> dict[str, Any]:
     """The dashboard's JSON: the period, labelled counters, charts, questions and budget."""
     counters = [
-        {"name": spec.name, "label": str(spec.label), **report.counters[spec.name]}
+        {
+            "name": spec.name,
+            "label": str(spec.label),
+            "group": spec.group,
+            **report.counters[spec.name],
+        }
         for spec in COUNTERS
     ]
     return {

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.config import get_config
+from helpdesk.tenancy import current_tenant
 from reports.models import DailyActivity, DailyLLMUsage
 from reports.periods import local_midnight
 from reports.rollups import (
@@ -67,8 +68,8 @@ def rollups_refresh(*, days: list[date], zone: ZoneInfo) -> None:
     for run in _runs(days):
         since = local_midnight(run[0], zone)
         until = local_midnight(run[-1] + timedelta(days=1), zone)
-        activity = activity_by_day(since, until, zone)
-        usage = usage_by_day(since, until, zone)
+        activity = activity_by_day([(since, until)], zone)
+        usage = usage_by_day([(since, until)], zone)
         computed_at = timezone.now()
         with transaction.atomic():
             DailyActivity.objects.bulk_create(
@@ -99,6 +100,16 @@ def rollups_refresh_stale(*, days: list[date], zone: ZoneInfo) -> list[date]:
     stale = stale_days(days=days, zone=zone)
     rollups_refresh(days=stale, zone=zone)
     return stale
+
+
+def rollups_refresh_recent(*, days: int, now: datetime | None = None) -> list[date]:
+    """Refresh the stale rollups of the active tenant's last `days` complete days (in its time
+    zone), so that no dashboard request has to compute them; returns the days refreshed."""
+    zone = current_tenant().zone
+    yesterday = timezone.localtime(now or timezone.now(), zone).date() - timedelta(days=1)
+    return rollups_refresh_stale(
+        days=[yesterday - timedelta(days=n) for n in reversed(range(days))], zone=zone
+    )
 
 
 def rollups_mark_stale(*, tenant_id: int, moment: datetime) -> None:

@@ -1,48 +1,57 @@
-"""Work-order numbers of a window [since, until), counted live (indexed columns).
+"""Work-order numbers of a period, counted live in two queries (indexed columns).
 
-- opened: created in the window; resolved: resolved in the window;
-- overdue: due in the window (up to now) and not resolved or closed by the due time,
-  whether still open or done late: the window's SLA breaches;
+- opened: created in the period; resolved: resolved in the period;
+- overdue: due in the period (up to its end, at most now) and not resolved or closed by the
+  due time, whether still open or done late: the period's SLA breaches;
 - medians (discrete) of the first response (the first reply, status change or resolution
-  by a person) of the work orders created in the window, and of the resolution time of
+  by a person) of the work orders created in the period, and of the resolution time of
   those resolved in it;
-- SLA compliance per priority: of the work orders due in the window, the share done in time.
+- SLA compliance per priority: of the work orders due in the period, the share done in time;
+- breakdowns: the work orders created in the period by their current status, priority,
+  category and module.
+
+The counters of a period and of the one before it come from one query that reads both
+windows at once (each aggregate filtered to its period); the breakdowns and the SLA
+compliance of a period from one grouped query.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, DurationField, F, Q, QuerySet
+from django.db.models import Case, Count, DurationField, F, Q, When
 from django.db.models.functions import Coalesce
 
 from llm.models import Percentile
+from reports.periods import Period
 from workorders.models import WorkOrder
 
 MEDIAN = 0.5
 BREAKDOWNS = ("status", "priority", "category", "module")
 
 
-def _done_at() -> Coalesce:
-    return Coalesce("resolved_at", "closed_at")
-
-
-def _due_in(since: datetime, until: datetime, now: datetime) -> QuerySet[WorkOrder]:
-    return WorkOrder.objects.filter(due_at__gte=since, due_at__lt=min(until, now)).annotate(
-        done_at=_done_at()
-    )
+def _within(column: str, period: Period) -> Q:
+    return Q(**{f"{column}__gte": period.since, f"{column}__lt": period.until})
 
 
 def _late() -> Q:
+    """Not done by its due time (needs the `done_at` annotation)."""
     return Q(done_at__isnull=True) | Q(done_at__gt=F("due_at"))
 
 
-def _median(queryset: QuerySet[WorkOrder], start: str, end: str) -> float | None:
-    span = queryset.aggregate(
-        median=Percentile(F(end) - F(start), MEDIAN, output_field=DurationField())
-    )["median"]
+def _with_done_at(queryset: Any) -> Any:
+    return queryset.annotate(done_at=Coalesce("resolved_at", "closed_at"))
+
+
+def _median(start: str, end: str, within: Q) -> Percentile:
+    """The median of end - start over the rows `within` (the others are null: ignored)."""
+    span = Case(When(within, then=F(end) - F(start)), output_field=DurationField())
+    return Percentile(span, MEDIAN, output_field=DurationField())
+
+
+def _seconds(span: Any) -> float | None:
     if span is None:
         return None
     if not isinstance(span, timedelta):  # SQLite hands back microseconds
@@ -50,49 +59,73 @@ def _median(queryset: QuerySet[WorkOrder], start: str, end: str) -> float | None
     return span.total_seconds()
 
 
-def workorder_counters(since: datetime, until: datetime, now: datetime) -> dict[str, Any]:
-    created = WorkOrder.objects.filter(created_at__gte=since, created_at__lt=until)
-    resolved = WorkOrder.objects.filter(resolved_at__gte=since, resolved_at__lt=until)
+def _counter_aggregates(period: Period, suffix: str) -> dict[str, Any]:
+    created, resolved = _within("created_at", period), _within("resolved_at", period)
     return {
-        "workorders_opened": created.count(),
-        "workorders_resolved": resolved.count(),
-        "workorders_overdue": _due_in(since, until, now).filter(_late()).count(),
-        "first_response_median_seconds": _median(
-            created.filter(first_response_at__isnull=False), "created_at", "first_response_at"
+        f"opened_{suffix}": Count("id", filter=created),
+        f"resolved_{suffix}": Count("id", filter=resolved),
+        f"overdue_{suffix}": Count("id", filter=_within("due_at", period) & _late()),
+        f"first_response_{suffix}": _median(
+            "created_at", "first_response_at", created & Q(first_response_at__isnull=False)
         ),
-        "resolution_median_seconds": _median(resolved, "created_at", "resolved_at"),
+        f"resolution_{suffix}": _median("created_at", "resolved_at", resolved),
     }
 
 
-def workorder_breakdowns(since: datetime, until: datetime) -> dict[str, dict[str, int]]:
-    """Work orders created in the window by their current status, priority, category and
-    module (one query; an empty category or module is ""), most frequent first."""
-    counts: dict[str, Counter] = {name: Counter() for name in BREAKDOWNS}
+def _counters_from(row: dict[str, Any], suffix: str) -> dict[str, Any]:
+    return {
+        "workorders_opened": row[f"opened_{suffix}"],
+        "workorders_resolved": row[f"resolved_{suffix}"],
+        "workorders_overdue": row[f"overdue_{suffix}"],
+        "first_response_median_seconds": _seconds(row[f"first_response_{suffix}"]),
+        "resolution_median_seconds": _seconds(row[f"resolution_{suffix}"]),
+    }
+
+
+def workorder_counters(current: Period, previous: Period) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The work-order counters of `current` and of `previous`, in one query over the rows
+    created, resolved or due in either (three indexed ranges)."""
+    relevant = Q()
+    for column in ("created_at", "resolved_at", "due_at"):
+        for period in (current, previous):
+            relevant |= _within(column, period)
+    row = _with_done_at(WorkOrder.objects.filter(relevant)).aggregate(
+        **_counter_aggregates(current, "current"), **_counter_aggregates(previous, "previous")
+    )
+    return _counters_from(row, "current"), _counters_from(row, "previous")
+
+
+def workorder_breakdowns_and_sla(
+    period: Period,
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, Any]]]:
+    """(breakdowns, SLA compliance) of `period`, in one grouped query.
+
+    Breakdowns: {"status": {"open": n, ...}, "priority": ..., "category": ..., "module": ...}
+    of the work orders created in the period ("" for an empty category or module), most
+    frequent first. SLA: {priority: {"due": n, "met": n, "rate": met/due}} of those due in it.
+    """
+    created, due = _within("created_at", period), _within("due_at", period)
     rows = (
-        WorkOrder.objects.filter(created_at__gte=since, created_at__lt=until)
+        _with_done_at(WorkOrder.objects.filter(created | due))
         .order_by()
         .values(*BREAKDOWNS)
-        .annotate(n=Count("id"))
+        .annotate(
+            n_created=Count("id", filter=created),
+            n_due=Count("id", filter=due),
+            n_met=Count("id", filter=due & ~_late()),
+        )
     )
+    counts: dict[str, Counter] = {name: Counter() for name in BREAKDOWNS}
+    sla: dict[str, Counter] = defaultdict(Counter)
     for row in rows:
-        for name in BREAKDOWNS:
-            counts[name][row[name]] += row["n"]
-    return {name: dict(counter.most_common()) for name, counter in counts.items()}
-
-
-def sla_by_priority(since: datetime, until: datetime, now: datetime) -> dict[str, dict]:
-    """{priority: {"due": n, "met": n, "rate": met/due}} of the work orders due in the window."""
-    result: dict[str, dict[str, Any]] = defaultdict(dict)
-    rows = (
-        _due_in(since, until, now)
-        .order_by()
-        .values("priority")
-        .annotate(due=Count("id"), met=Count("id", filter=~_late()))
-    )
-    for row in rows:
-        result[row["priority"]] = {
-            "due": row["due"],
-            "met": row["met"],
-            "rate": row["met"] / row["due"] if row["due"] else None,
-        }
-    return dict(result)
+        if row["n_created"]:
+            for name in BREAKDOWNS:
+                counts[name][row[name]] += row["n_created"]
+        if row["n_due"]:
+            sla[row["priority"]].update(due=row["n_due"], met=row["n_met"])
+    breakdowns = {name: dict(counter.most_common()) for name, counter in counts.items()}
+    compliance = {
+        priority: {"due": n["due"], "met": n["met"], "rate": n["met"] / n["due"]}
+        for priority, n in sla.items()
+    }
+    return breakdowns, compliance

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 from reports.tests.test_numbers import history  # noqa: F401 (fixture)
 
@@ -35,46 +37,102 @@ def test_es_module_unit_tests_pass():
     assert "# fail 0" in result.stdout
 
 
+def session_of(user) -> str:
+    """A logged-in session's cookie value (made before the browser's event loop runs)."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def open_dashboard(playwright, url: str, session: str, language: str, width: int):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.add_cookies(
+        [
+            {"name": "sessionid", "value": session, "url": url},
+            {"name": "django_language", "value": language, "url": url},
+        ]
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{url}/admin/?period=custom&start=2026-03-10&end=2026-03-11")
+    page.wait_for_selector(".hd-counter")
+    page.wait_for_function("window.Chart && Object.keys(Chart.instances).length === 10")
+    return browser, page, errors
+
+
+TOP = "node => Math.round(node.getBoundingClientRect().top)"
+
+
+def card_rows(page) -> list[list[int]]:
+    """How many cards stand side by side in each row of each section, top to bottom."""
+    tops = page.eval_on_selector_all(
+        ".hd-grid", f"grids => grids.map(grid => [...grid.children].map({TOP}))"
+    )
+    return [list(Counter(section).values()) for section in tops]
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_dashboard_in_chromium(language, live_server, agent_a, history):  # noqa: F811
-    from django.test import Client
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # lazy: only the browser tests need it
 
     assert Path(CHROMIUM).exists(), f"Chromium is needed at {CHROMIUM} (apt-get install chromium)"
-    client = Client()
-    client.force_login(agent_a)
-    session = client.cookies["sessionid"].value
-    url = f"{live_server.url}/admin/?period=custom&start=2026-03-10&end=2026-03-11"
-    errors: list[str] = []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    session = session_of(agent_a)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 2000})
-        context.add_cookies(
-            [
-                {"name": "sessionid", "value": session, "url": live_server.url},
-                {"name": "django_language", "value": language, "url": live_server.url},
-            ]
-        )
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(url)
-        page.wait_for_selector(".hd-counter")
-        page.wait_for_function("document.querySelectorAll('canvas').length === 10")
-        page.wait_for_function("window.Chart && Object.keys(Chart.instances).length === 10")
+        browser, page, errors = open_dashboard(playwright, live_server.url, session, language, 1400)
         counters = page.locator(".hd-counter").count()
         conversations = page.locator("[data-counter=conversations] .hd-counter-value").inner_text()
         questions = page.locator(".hd-question-text").all_inner_texts()
         buttons = page.locator(".hd-draft button").count()
-        heading = page.locator("#content h2").first.inner_text()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        sections = page.locator(".hd-section-title").all_inner_texts()
+        wide_rows = card_rows(page)
+        counter_tops = page.eval_on_selector_all(".hd-counter", f"cards => cards.map({TOP})")
+        height = page.evaluate("document.documentElement.scrollHeight")
         page.screenshot(path=str(SCREENSHOTS / f"dashboard-{language}.png"), full_page=True)
+        page.set_viewport_size({"width": 420, "height": 900})
+        page.wait_for_timeout(300)
+        narrow_rows = card_rows(page)
+        page.screenshot(path=str(SCREENSHOTS / f"dashboard-{language}-narrow.png"), full_page=True)
         browser.close()
     assert errors == []
     assert counters == 15 and conversations == "3"
     assert sorted(questions) == sorted(["OTA 升级失败怎么办", "蓝牙连不上"])
     assert buttons == 2
-    assert heading == (
-        "Conversations and hand-offs per day" if language == "en" else "每日会话与转人工"
-    )
+    assert sections[0] == ("Conversations" if language == "en" else "会话")
+    # Wide: counters in two rows (7 and 8), cards three to a row (the conversations chart
+    # takes two places); narrow: one card per row.
+    assert sorted(Counter(counter_tops).values()) == [7, 8]
+    assert wide_rows == [[2, 1], [3, 3], [3]]
+    assert all(row == 1 for section in narrow_rows for row in section)
+    assert height < 2600
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_refresh_follows_the_period_and_a_live_event(live_server, agent_a, history):  # noqa: F811
+    from playwright.sync_api import sync_playwright  # lazy: only the browser tests need it
+
+    client = Client()
+    client.force_login(agent_a)
+    today = client.get("/admin/", {"period": "today"}).content.decode()
+    assert 'data-data-url="/admin/dashboard/data/?period=today"' in today
+    custom = client.get("/admin/", {"period": "custom", "start": "2026-03-10", "end": "2026-03-11"})
+    assert "?period=custom&amp;start=2026-03-10&amp;end=2026-03-11" in custom.content.decode()
+    session = session_of(agent_a)
+    with sync_playwright() as playwright:
+        browser, page, errors = open_dashboard(playwright, live_server.url, session, "en", 1400)
+        # What the desk's live connection will do: ask for a refresh, which loads and redraws.
+        page.evaluate("document.querySelector('#hd-status').textContent = ''")
+        with page.expect_response(lambda r: "/admin/dashboard/data/" in r.url) as refreshed:
+            page.evaluate("document.dispatchEvent(new CustomEvent('helpdesk:dashboard-refresh'))")
+        page.wait_for_function("document.querySelector('#hd-status').textContent !== ''")
+        status = page.locator("#hd-status").inner_text()
+        data_url = refreshed.value.url
+        browser.close()
+    assert errors == []
+    assert status.startswith("Updated")
+    assert data_url.endswith("/admin/dashboard/data/?period=custom&start=2026-03-10&end=2026-03-11")

@@ -4,8 +4,10 @@ may still change, after a deletion and after a time-zone change; today is never 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from dialogue.models import ChatSession, Message
@@ -116,3 +118,36 @@ def test_rollups_are_per_tenant(chats, tenant_a, tenant_b):
     with tenant_scope(tenant_a):
         assert DailyActivity.objects.get(day=TENTH).conversations == 1
         assert Message.objects.count() == 3
+
+
+def test_a_period_and_the_previous_one_are_read_together(
+    chats, tenant_a, django_assert_num_queries
+):
+    with tenant_scope(tenant_a):
+        conversations(two_days())
+        # Complete days only: one staleness check, one read of each rollup table, and the
+        # work-order counters of both periods.
+        with django_assert_num_queries(4):
+            assert counters_with_previous(two_days())["conversations"]["previous"] == 0
+        week = preset_period("7d", zone=SHANGHAI)
+        conversations(week)
+        # With a day in progress in each period: one live count per source for both.
+        with django_assert_num_queries(7):
+            counters_with_previous(week)
+
+
+def test_rollups_computed_ahead_by_the_command(tenant_a, tenant_b, make_session):
+    yesterday = timezone.localtime(timezone.now(), SHANGHAI).date() - timedelta(days=1)
+    make_session(tenant_a, local_midnight(yesterday, SHANGHAI) + timedelta(hours=9))
+    out = StringIO()
+    call_command("refresh_report_rollups", "--tenant", tenant_a.slug, "--days", "3", stdout=out)
+    assert out.getvalue() == f"{tenant_a.slug}: 3 days computed\n"
+    with tenant_scope(tenant_a):
+        stored = dict(DailyActivity.objects.values_list("day", "conversations"))
+        assert stored == {yesterday - timedelta(days=n): int(n == 0) for n in range(3)}
+    with tenant_scope(tenant_b):
+        assert not DailyActivity.objects.exists()
+    out = StringIO()
+    call_command("refresh_report_rollups", "--days", "3", stdout=out)
+    # Tenant A's days were just computed: nothing to do until they are due again.
+    assert out.getvalue() == f"{tenant_a.slug}: 0 days computed\n{tenant_b.slug}: 3 days computed\n"

@@ -1,9 +1,14 @@
 // The dashboard page: initial numbers from the page, then refreshed in the background.
+// A live connection on the page (the staff desk's) asks for a refresh at once with
+// `document.dispatchEvent(new CustomEvent("helpdesk:dashboard-refresh"))`: an event rather
+// than an import, because static files are served under hashed names.
 
 import { renderCharts } from "./charts.js";
 import { createRefresher, jsonLoader } from "./refresh.js";
 import { createStore } from "./store.js";
-import { renderBudget, renderCounters, renderUnanswered } from "./view.js";
+import { renderBudget, renderCounters, renderPeriod, renderUnanswered } from "./view.js";
+
+const REFRESH_EVENT = "helpdesk:dashboard-refresh";
 
 function readJson(id) {
   const node = document.getElementById(id);
@@ -25,6 +30,7 @@ function start() {
   const status = root.querySelector("#hd-status");
   const render = ({ state }) => {
     const data = state.payload;
+    renderPeriod(root.querySelector("#hd-period-dates"), data.period);
     renderCounters(root.querySelector("#hd-counters"), data.counters, labels, locale);
     renderBudget(root.querySelector("#hd-budget"), data.budget, labels, locale);
     renderUnanswered(root.querySelector("#hd-unanswered"), data.unanswered, labels, draft);
@@ -54,6 +60,7 @@ function start() {
       refresher.start();
     }
   });
+  document.addEventListener(REFRESH_EVENT, () => refresher.trigger());
 }
 
 start();

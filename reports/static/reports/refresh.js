@@ -1,20 +1,35 @@
-// Keeps the dashboard's numbers fresh. Today it polls; when the staff desk's live
-// connection exists, its events can call `trigger()` instead of (or besides) the timer.
+// Keeps the dashboard's numbers fresh. It polls; a live connection (the staff desk's, when
+// the page has one) calls `trigger()` on each change instead of waiting for the timer.
+// Triggers during a load are coalesced into one more load after it, so the last change is
+// always shown and loads never overlap.
 
 export function createRefresher({ load, onData, onError = () => {}, intervalMs, timers = globalThis }) {
   let timer = null;
-  let running = false;
+  let running = null;
+  let again = false;
   let stopped = true;
 
+  async function loadUntilCurrent() {
+    do {
+      again = false;
+      try {
+        onData(await load());
+      } catch (error) {
+        onError(error);
+      }
+    } while (again);
+  }
+
   async function trigger() {
-    if (running) return;
-    running = true;
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = loadUntilCurrent();
     try {
-      onData(await load());
-    } catch (error) {
-      onError(error);
+      await running;
     } finally {
-      running = false;
+      running = null;
     }
   }
 

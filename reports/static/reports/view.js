@@ -10,21 +10,32 @@ function element(tag, className, text) {
   return node;
 }
 
+function counterCard(counter, labels, locale) {
+  const card = element("div", "hd-counter");
+  card.dataset.counter = counter.name;
+  card.append(element("div", "hd-counter-label", counter.label));
+  card.append(element("div", "hd-counter-value", formatValue(counter.value, counter.unit, { locale, labels })));
+  const change = formatChange(counter);
+  const previous = `${labels.previous} ${formatValue(counter.previous, counter.unit, { locale, labels })}`;
+  const footer = element("div", `hd-counter-change hd-${changeTone(counter.name, change.direction)}`);
+  footer.textContent = change.text ? `${change.text} · ${previous}` : previous;
+  card.append(footer);
+  return card;
+}
+
+// Each counter goes into the element of its group ([data-counter-group]) inside `container`.
 export function renderCounters(container, counters, labels, locale) {
-  const cards = counters.map((counter) => {
-    const card = element("div", "hd-counter");
-    card.dataset.counter = counter.name;
-    card.append(element("div", "hd-counter-label", counter.label));
-    card.append(element("div", "hd-counter-value", formatValue(counter.value, counter.unit, { locale, labels })));
-    const change = formatChange(counter);
-    const footer = element("div", `hd-counter-change hd-${changeTone(counter.name, change.direction)}`);
-    footer.textContent = change.text
-      ? `${change.text} · ${labels.previous} ${formatValue(counter.previous, counter.unit, { locale, labels })}`
-      : `${labels.previous} ${formatValue(counter.previous, counter.unit, { locale, labels })}`;
-    card.append(footer);
-    return card;
-  });
-  container.replaceChildren(...cards);
+  for (const slot of container.querySelectorAll("[data-counter-group]")) {
+    const group = slot.dataset.counterGroup;
+    slot.replaceChildren(
+      ...counters.filter((counter) => counter.group === group).map((counter) => counterCard(counter, labels, locale)),
+    );
+  }
+}
+
+// The period's dates, which move on with a preset ("today") when the page stays open.
+export function renderPeriod(node, period) {
+  if (node) node.textContent = `${period.start} – ${period.end}`;
 }
 
 function bar(share) {
@@ -61,26 +72,38 @@ export function renderUnanswered(container, groups, labels, draft) {
     container.replaceChildren(element("p", "hd-empty", labels.noQuestions));
     return;
   }
-  const list = element("ol", "hd-questions");
-  for (const group of groups) {
-    const item = element("li", "hd-question");
-    const head = element("div", "hd-question-head");
-    head.append(element("span", "hd-question-text", group.question));
-    head.append(element("span", "hd-question-count", `× ${group.count}`));
-    item.append(head);
+  const table = element("table", "hd-questions");
+  const head = element("tr");
+  for (const title of ["", labels.question, labels.asked, labels.why, ""]) head.append(element("th", null, title));
+  const thead = element("thead");
+  thead.append(head);
+  table.append(thead);
+  const body = element("tbody");
+  groups.forEach((group, index) => {
+    const row = element("tr", "hd-question");
+    row.append(element("td", "hd-question-rank", String(index + 1)));
+    const question = element("td", "hd-question-main");
+    question.append(element("div", "hd-question-text", group.question));
+    if (group.examples.length) {
+      const examples = element("div", "hd-question-examples", group.examples.join(" / "));
+      examples.title = group.examples.join("\n");
+      question.append(examples);
+    }
+    row.append(question);
+    row.append(element("td", "hd-question-count", `× ${group.count}`));
     const reasons = [
       [group.reasons.handoff, labels.handoff],
       [group.reasons.low_confidence, labels.lowConfidence],
       [group.reasons.thumbs_down, labels.thumbsDown],
     ].filter(([n]) => n).map(([n, label]) => `${label} ${n}`);
-    item.append(element("div", "hd-question-reasons", reasons.join(" · ")));
-    if (group.examples.length) {
-      item.append(element("div", "hd-question-examples", group.examples.join(" / ")));
-    }
-    if (draft) item.append(draftForm(draft, group.message_id, labels.writeEntry));
-    list.append(item);
-  }
-  container.replaceChildren(list);
+    row.append(element("td", "hd-question-reasons", reasons.join(" · ")));
+    const action = element("td", "hd-question-action");
+    if (draft) action.append(draftForm(draft, group.message_id, labels.writeEntry));
+    row.append(action);
+    body.append(row);
+  });
+  table.append(body);
+  container.replaceChildren(table);
 }
 
 function draftForm(draft, messageId, label) {

@@ -58,19 +58,32 @@ test("a failed load is reported and polling goes on", async () => {
 });
 
 test("trigger() refreshes at once (a desk event can call it) without overlapping loads", async () => {
-  let release;
+  const releases = [];
   let loads = 0;
+  const seen = [];
   const refresher = createRefresher({
-    load: () => { loads++; return new Promise((resolve) => { release = resolve; }); },
-    onData: () => {},
+    load: () => { loads++; return new Promise((resolve) => { releases.push(resolve); }); },
+    onData: (data) => seen.push(data),
     intervalMs: 1000,
     timers: fakeTimers(),
   });
   const first = refresher.trigger();
-  await refresher.trigger();
-  release("done");
-  await first;
+  // Two more changes while the first load runs: one more load after it, not two.
+  const second = refresher.trigger();
+  const third = refresher.trigger();
   assert.equal(loads, 1);
+  releases[0]("a");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(loads, 2);
+  releases[1]("b");
+  await Promise.all([first, second, third]);
+  assert.equal(loads, 2);
+  assert.deepEqual(seen, ["a", "b"]);
+  // Idle again: the next trigger loads at once.
+  const fourth = refresher.trigger();
+  releases[2]("c");
+  await fourth;
+  assert.deepEqual(seen, ["a", "b", "c"]);
 });
 
 test("the loader sends the cookies and refuses error statuses", async () => {
