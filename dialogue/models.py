@@ -171,6 +171,13 @@ class Message(TenantOwnedModel):
         indexes = [
             models.Index(fields=["session", "created_at"], name="dlg_message_session"),
             models.Index(fields=["tenant", "role", "created_at"], name="dlg_message_role"),
+            # The dashboard's questions the assistant could not answer well.
+            models.Index(
+                fields=["tenant", "created_at"],
+                condition=models.Q(role="assistant")
+                & (models.Q(low_confidence=True) | models.Q(thumbs_up=False)),
+                name="dlg_message_poor_answer",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
