@@ -70,7 +70,15 @@ def today_in(zone: ZoneInfo, now: datetime | None = None) -> date:
     return timezone.localtime(now or timezone.now(), zone).date()
 
 
+# Reports cover the product's own era: before 1970 a time zone has odd local-mean-time
+# offsets and there is nothing to count anyway.
+EARLIEST = date(1970, 1, 2)
+LATEST = date(2999, 12, 30)
+
+
 def period_of(*, start: date, end: date, zone: ZoneInfo, now: datetime | None = None) -> Period:
+    if not (start >= EARLIEST and end <= LATEST):
+        raise PeriodError(_("Give dates between 1970 and 2999."))
     if end < start:
         raise PeriodError(_("The end date is before the start date."))
     if (end - start).days + 1 > MAX_DAYS:

@@ -60,6 +60,8 @@ def test_default_period_is_the_last_seven_days(client_a):
         {"start": "yesterday"},
         {"start": "2024-01-01", "end": "2026-03-10"},
         {"end": "2026-02-30"},
+        {"end": "1277-07-12"},
+        {"start": "3000-01-01", "end": "3000-01-02"},
     ],
 )
 def test_bad_periods_are_400(client_a, params):
