@@ -25,6 +25,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or (
     "django-insecure-debug-only-key-never-used-in-production" if DEBUG else ""
 )
 
+# Encrypts Feishu app secrets at rest (Fernet keys, comma-separated to rotate).
+FEISHU_SECRETS_KEY = env.str("FEISHU_SECRETS_KEY", default="")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -53,6 +56,7 @@ INSTALLED_APPS = [
     "alerts",
     "dialogue",
     "llm",
+    "feishu",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("alerts.urls")),
     path("", include("dialogue.urls")),
     path("", include("llm.urls")),
+    path("feishu/", include("feishu.api.urls")),
 ]
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("chat/", include("dialogue.widget_urls")),
+    path("feishu/", include("feishu.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -11,8 +11,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("helpdesk", "accounts", "workorders", "knowledge", "alerts", "dialogue", "llm")
-STANDALONE = ("llmstub",)
+PACKAGES = (
+    "helpdesk",
+    "accounts",
+    "workorders",
+    "knowledge",
+    "alerts",
+    "dialogue",
+    "llm",
+    "feishu",
+)
+STANDALONE = ("llmstub", "feishustub")
 APPS = PACKAGES[1:]
 COMPOSITION_ROOT = {"helpdesk.settings", "helpdesk.settings_test", "helpdesk.urls", "helpdesk.asgi"}
 MAX_LINES = 400

@@ -1,0 +1,42 @@
+"""Reads of the Feishu channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from feishu.models import BitableSync, FeishuApp, OutboundMessage
+
+
+def callback_app(app_id: str) -> FeishuApp | None:
+    """The active app a callback URL names, with its tenant.
+
+    The callback's entry point: the tenant is not known before the app is found, so this
+    one lookup crosses tenants (app ids are unique across tenants).
+    """
+    return (
+        FeishuApp.all_tenants.select_related("tenant")
+        .filter(app_id=app_id, is_active=True, tenant__is_active=True)
+        .first()
+    )
+
+
+def apps_for_tenant() -> QuerySet[FeishuApp]:
+    return FeishuApp.objects.all().order_by("name", "id")
+
+
+def delivery_failures(*, since: datetime, until: datetime) -> int:
+    return OutboundMessage.objects.filter(
+        status=OutboundMessage.Status.FAILED, finished_at__gte=since, finished_at__lt=until
+    ).count()
+
+
+def bitable_syncs_due(*, now: datetime) -> list[BitableSync]:
+    due = []
+    for sync in BitableSync.objects.filter(enabled=True, app__is_active=True).select_related("app"):
+        if sync.last_pull_at is None or (now - sync.last_pull_at).total_seconds() >= (
+            sync.interval_minutes * 60
+        ):
+            due.append(sync)
+    return due
