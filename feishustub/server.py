@@ -135,6 +135,16 @@ class FeishuStub:
     def connections(self) -> int:
         return len(self._sockets)
 
+    def drop_connections(self, timeout: float = 10) -> None:
+        """Close every long connection from the server's side (as a network failure would)."""
+        assert self._loop is not None, "start the stub first"
+
+        async def close_all() -> None:
+            for socket in list(self._sockets):
+                await socket.close()
+
+        asyncio.run_coroutine_threadsafe(close_all(), self._loop).result(timeout)
+
     async def _push(self, payload: Json) -> Json:
         if not self._sockets:
             raise RuntimeError("no long connection is open")
