@@ -14,11 +14,11 @@ from typing import Any
 
 import lark_oapi as lark
 from django.db import close_old_connections
+from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
     P2CardActionTriggerResponse,
 )
-from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
 
 from feishu import intake
 from feishu.models import FeishuApp

@@ -2,8 +2,8 @@
 same intake as the HTTP callback."""
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import json
 import threading
 import time
