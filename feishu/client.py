@@ -93,6 +93,12 @@ def _fetch_token(app: FeishuApp) -> tuple[str, int]:
     return body["tenant_access_token"], int(body.get("expire", 0))
 
 
+def cache_seconds(expire: int, margin: int) -> int:
+    """How long to keep a token valid for `expire` seconds: until `margin` before it
+    expires, or half its life when it is shorter than the margin."""
+    return expire - margin if expire > margin else max(expire // 2, 1)
+
+
 def tenant_token(app: FeishuApp) -> str:
     """The app's tenant access token: from the shared cache, or fetched by one process."""
     cached = cache.get(_token_key(app))
@@ -110,7 +116,7 @@ def tenant_token(app: FeishuApp) -> str:
     try:
         token, expire = _fetch_token(app)
         margin = get_config().get("feishu.token_refresh_margin_seconds")
-        cache.set(_token_key(app), token, timeout=max(expire - margin, 30))
+        cache.set(_token_key(app), token, timeout=cache_seconds(expire, margin))
         return token
     finally:
         cache.delete(lock)
