@@ -82,7 +82,7 @@ class TestLimits:
         assert stub.state.rejected_for_rate == 0
         assert time.monotonic() - started >= 2.0  # 12 messages at under 5 a second
         times = sorted(m["sent_at"] for m in stub.state.sent)
-        assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[5:]))
+        assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[5:], strict=False))
 
     def test_slots_are_shared_by_threads(self, app_a):
         claimed: list[float] = []
@@ -97,7 +97,9 @@ class TestLimits:
         for thread in threads:
             thread.join()
         claimed.sort()
-        assert all(later - earlier >= 0.95 for earlier, later in zip(claimed, claimed[5:]))
+        assert all(
+            later - earlier >= 0.95 for earlier, later in zip(claimed, claimed[5:], strict=False)
+        )
 
     def test_no_slot_in_time_raises(self):
         for _ in range(3):
