@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from feishu.bitable import mapping
 from feishu.models.channel import FeishuApp
 from helpdesk.tenancy import TenantOwnedModel
 
@@ -22,9 +23,23 @@ class BitableSync(TenantOwnedModel):
     name = models.CharField(_("name"), max_length=100)
     app_token = models.CharField(_("Bitable app token"), max_length=64)
     table_id = models.CharField(_("table id"), max_length=64)
-    field_mapping = models.JSONField(_("field mapping"), default=dict, blank=True)
-    status_map = models.JSONField(_("status values"), default=dict, blank=True)
-    priority_map = models.JSONField(_("priority values"), default=dict, blank=True)
+    field_mapping = models.JSONField(
+        _("field mapping"),
+        default=mapping.default_field_mapping,
+        help_text=_("Column name → work-order field. The default is the TR table's columns."),
+    )
+    status_map = models.JSONField(
+        _("status values"),
+        default=mapping.default_status_map,
+        help_text=_(
+            "Table value → work-order status (open, in_progress, pending, resolved, closed)."
+        ),
+    )
+    priority_map = models.JSONField(
+        _("priority values"),
+        default=mapping.default_priority_map,
+        help_text=_("Table value → work-order priority (low, medium, high, urgent)."),
+    )
     modified_time_column = models.CharField(
         _("modified-time column"),
         max_length=100,
