@@ -22,6 +22,12 @@ def callback_app(app_id: str) -> FeishuApp | None:
     )
 
 
+def app_id_in_use(app_id: str, *, other_than: int | None = None) -> bool:
+    """Whether any tenant has connected this app id (they are unique across tenants);
+    says nothing about whose it is."""
+    return FeishuApp.all_tenants.filter(app_id=app_id).exclude(pk=other_than).exists()
+
+
 def apps_for_tenant() -> QuerySet[FeishuApp]:
     return FeishuApp.objects.all().order_by("name", "id")
 

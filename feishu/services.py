@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from lark_oapi.api.application.v6 import ListScopeRequest
 
 from feishu import sending
-from feishu.client import FeishuAPIError
+from feishu.client import FeishuAPIError, forget_token
 from feishu.inbound import message_id_of, sender_and_chat
 from feishu.models import DOMAINS, FeishuApp, InboundEvent
 
@@ -86,6 +86,7 @@ def feishu_app_delete(*, app: FeishuApp) -> None:
 def feishu_app_check(*, app: FeishuApp) -> dict[str, Any]:
     """Fetch a token and the granted scopes; store and return what is missing."""
     result: dict[str, Any] = {"ok": False, "missing_scopes": [], "error": ""}
+    forget_token(app)  # the check fetches a new token with the stored secret
     try:
         response = sending.call(
             app,
