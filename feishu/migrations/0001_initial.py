@@ -10,249 +10,692 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('alerts', '0001_initial'),
-        ('dialogue', '0001_initial'),
-        ('workorders', '0002_trigram_search'),
+        ("accounts", "0001_initial"),
+        ("alerts", "0001_initial"),
+        ("dialogue", "0001_initial"),
+        ("workorders", "0002_trigram_search"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BitableSync',
+            name="BitableSync",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('app_token', models.CharField(max_length=64, verbose_name='Bitable app token')),
-                ('table_id', models.CharField(max_length=64, verbose_name='table id')),
-                ('field_mapping', models.JSONField(default=feishu.bitable.mapping.default_field_mapping, help_text="Column name → work-order field. The default is the TR table's columns.", verbose_name='field mapping')),
-                ('status_map', models.JSONField(default=feishu.bitable.mapping.default_status_map, help_text='Table value → work-order status (open, in_progress, pending, resolved, closed).', verbose_name='status values')),
-                ('priority_map', models.JSONField(default=feishu.bitable.mapping.default_priority_map, help_text='Table value → work-order priority (low, medium, high, urgent).', verbose_name='priority values')),
-                ('modified_time_column', models.CharField(default='最后更新时间', help_text='A “last modified time” column of the table, used to pull only changed rows.', max_length=100, verbose_name='modified-time column')),
-                ('enabled', models.BooleanField(default=True, verbose_name='enabled')),
-                ('push_enabled', models.BooleanField(default=True, verbose_name='write local changes back')),
-                ('interval_minutes', models.PositiveIntegerField(default=15, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1440)], verbose_name='pull every (minutes)')),
-                ('watermark_ms', models.BigIntegerField(blank=True, editable=False, null=True, verbose_name='newest modified time pulled (ms)')),
-                ('last_pull_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last pull')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.tenant', verbose_name='tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("app_token", models.CharField(max_length=64, verbose_name="Bitable app token")),
+                ("table_id", models.CharField(max_length=64, verbose_name="table id")),
+                (
+                    "field_mapping",
+                    models.JSONField(
+                        default=feishu.bitable.mapping.default_field_mapping,
+                        help_text="Column name → work-order field. The default is the TR table's columns.",
+                        verbose_name="field mapping",
+                    ),
+                ),
+                (
+                    "status_map",
+                    models.JSONField(
+                        default=feishu.bitable.mapping.default_status_map,
+                        help_text="Table value → work-order status (open, in_progress, pending, resolved, closed).",
+                        verbose_name="status values",
+                    ),
+                ),
+                (
+                    "priority_map",
+                    models.JSONField(
+                        default=feishu.bitable.mapping.default_priority_map,
+                        help_text="Table value → work-order priority (low, medium, high, urgent).",
+                        verbose_name="priority values",
+                    ),
+                ),
+                (
+                    "modified_time_column",
+                    models.CharField(
+                        default="最后更新时间",
+                        help_text="A “last modified time” column of the table, used to pull only changed rows.",
+                        max_length=100,
+                        verbose_name="modified-time column",
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True, verbose_name="enabled")),
+                (
+                    "push_enabled",
+                    models.BooleanField(default=True, verbose_name="write local changes back"),
+                ),
+                (
+                    "interval_minutes",
+                    models.PositiveIntegerField(
+                        default=15,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                        verbose_name="pull every (minutes)",
+                    ),
+                ),
+                (
+                    "watermark_ms",
+                    models.BigIntegerField(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        verbose_name="newest modified time pulled (ms)",
+                    ),
+                ),
+                (
+                    "last_pull_at",
+                    models.DateTimeField(
+                        blank=True, editable=False, null=True, verbose_name="last pull"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Bitable sync',
-                'verbose_name_plural': 'Bitable syncs',
-                'ordering': ['name', 'id'],
-                'abstract': False,
-                'base_manager_name': 'all_tenants',
+                "verbose_name": "Bitable sync",
+                "verbose_name_plural": "Bitable syncs",
+                "ordering": ["name", "id"],
+                "abstract": False,
+                "base_manager_name": "all_tenants",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='BitableSyncRun',
+            name="BitableSyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('pull', 'Pull'), ('push', 'Push'), ('suggestion', 'AI suggestion write-back')], max_length=16, verbose_name='kind')),
-                ('status', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('refused', 'Refused'), ('failed', 'Failed')], default='running', max_length=16, verbose_name='status')),
-                ('full', models.BooleanField(default=False, verbose_name='full pull')),
-                ('pages', models.PositiveIntegerField(default=0, verbose_name='pages')),
-                ('created', models.PositiveIntegerField(default=0, verbose_name='created')),
-                ('updated', models.PositiveIntegerField(default=0, verbose_name='updated')),
-                ('skipped', models.PositiveIntegerField(default=0, verbose_name='skipped')),
-                ('failed', models.PositiveIntegerField(default=0, verbose_name='failed')),
-                ('problems', models.JSONField(blank=True, default=list, verbose_name='rows skipped or failed, with the reason')),
-                ('message', models.TextField(blank=True, verbose_name='message')),
-                ('started_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='started at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('sync', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='feishu.bitablesync')),
-                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.tenant', verbose_name='tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("pull", "Pull"),
+                            ("push", "Push"),
+                            ("suggestion", "AI suggestion write-back"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("refused", "Refused"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("full", models.BooleanField(default=False, verbose_name="full pull")),
+                ("pages", models.PositiveIntegerField(default=0, verbose_name="pages")),
+                ("created", models.PositiveIntegerField(default=0, verbose_name="created")),
+                ("updated", models.PositiveIntegerField(default=0, verbose_name="updated")),
+                ("skipped", models.PositiveIntegerField(default=0, verbose_name="skipped")),
+                ("failed", models.PositiveIntegerField(default=0, verbose_name="failed")),
+                (
+                    "problems",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        verbose_name="rows skipped or failed, with the reason",
+                    ),
+                ),
+                ("message", models.TextField(blank=True, verbose_name="message")),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="started at"
+                    ),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
+                ),
+                (
+                    "sync",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="feishu.bitablesync",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Bitable sync run',
-                'verbose_name_plural': 'Bitable sync runs',
-                'ordering': ['-started_at', '-id'],
-                'abstract': False,
-                'base_manager_name': 'all_tenants',
+                "verbose_name": "Bitable sync run",
+                "verbose_name_plural": "Bitable sync runs",
+                "ordering": ["-started_at", "-id"],
+                "abstract": False,
+                "base_manager_name": "all_tenants",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='FeishuApp',
+            name="FeishuApp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('app_id', models.CharField(help_text='From the Feishu developer console: cli_…', max_length=64, verbose_name='app id')),
-                ('app_secret', feishu.secrets.EncryptedTextField(verbose_name='app secret')),
-                ('verification_token', feishu.secrets.EncryptedTextField(blank=True, verbose_name='verification token')),
-                ('encrypt_key', feishu.secrets.EncryptedTextField(blank=True, verbose_name='encrypt key')),
-                ('bot_open_id', models.CharField(blank=True, help_text="The bot's own open_id: in groups it answers only when this id is @-mentioned.", max_length=64, verbose_name='bot open id')),
-                ('domain', models.CharField(default='feishu', help_text='feishu, lark, or the base URL of a private deployment.', max_length=200, verbose_name='domain')),
-                ('alert_chat_id', models.CharField(blank=True, help_text='Alerts are sent to this group chat (oc_…) when set.', max_length=64, verbose_name='alert group chat id')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('last_checked_at', models.DateTimeField(blank=True, null=True, verbose_name='last checked at')),
-                ('last_check', models.JSONField(blank=True, default=dict, verbose_name='last check result')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.tenant', verbose_name='tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "app_id",
+                    models.CharField(
+                        help_text="From the Feishu developer console: cli_…",
+                        max_length=64,
+                        verbose_name="app id",
+                    ),
+                ),
+                ("app_secret", feishu.secrets.EncryptedTextField(verbose_name="app secret")),
+                (
+                    "verification_token",
+                    feishu.secrets.EncryptedTextField(
+                        blank=True, verbose_name="verification token"
+                    ),
+                ),
+                (
+                    "encrypt_key",
+                    feishu.secrets.EncryptedTextField(blank=True, verbose_name="encrypt key"),
+                ),
+                (
+                    "bot_open_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The bot's own open_id: in groups it answers only when this id is @-mentioned.",
+                        max_length=64,
+                        verbose_name="bot open id",
+                    ),
+                ),
+                (
+                    "domain",
+                    models.CharField(
+                        default="feishu",
+                        help_text="feishu, lark, or the base URL of a private deployment.",
+                        max_length=200,
+                        verbose_name="domain",
+                    ),
+                ),
+                (
+                    "alert_chat_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="Alerts are sent to this group chat (oc_…) when set.",
+                        max_length=64,
+                        verbose_name="alert group chat id",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "last_checked_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last checked at"),
+                ),
+                (
+                    "last_check",
+                    models.JSONField(blank=True, default=dict, verbose_name="last check result"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Feishu app',
-                'verbose_name_plural': 'Feishu apps',
-                'ordering': ['name', 'id'],
-                'abstract': False,
-                'base_manager_name': 'all_tenants',
+                "verbose_name": "Feishu app",
+                "verbose_name_plural": "Feishu apps",
+                "ordering": ["name", "id"],
+                "abstract": False,
+                "base_manager_name": "all_tenants",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddField(
-            model_name='bitablesync',
-            name='app',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bitable_syncs', to='feishu.feishuapp'),
+            model_name="bitablesync",
+            name="app",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="bitable_syncs",
+                to="feishu.feishuapp",
+            ),
         ),
         migrations.CreateModel(
-            name='InboundEvent',
+            name="InboundEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('message', 'Message'), ('card_action', 'Card action')], max_length=16, verbose_name='kind')),
-                ('message_id', models.CharField(max_length=128, verbose_name='message id')),
-                ('event_id', models.CharField(blank=True, max_length=128, verbose_name='event id')),
-                ('open_id', models.CharField(blank=True, max_length=128, verbose_name='user open id')),
-                ('chat_id', models.CharField(blank=True, max_length=128, verbose_name='chat id')),
-                ('via', models.CharField(default='http', max_length=16, verbose_name='received via')),
-                ('payload', models.JSONField(default=dict, verbose_name='payload')),
-                ('status', models.CharField(choices=[('received', 'Received'), ('answered', 'Answered'), ('ignored', 'Ignored'), ('failed', 'Failed')], default='received', max_length=16, verbose_name='status')),
-                ('note', models.CharField(blank=True, max_length=500, verbose_name='note')),
-                ('deliveries', models.PositiveIntegerField(default=1, verbose_name='deliveries')),
-                ('received_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='received at')),
-                ('handled_at', models.DateTimeField(blank=True, null=True, verbose_name='handled at')),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='feishu.feishuapp', verbose_name='app')),
-                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.tenant', verbose_name='tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("message", "Message"), ("card_action", "Card action")],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("message_id", models.CharField(max_length=128, verbose_name="message id")),
+                ("event_id", models.CharField(blank=True, max_length=128, verbose_name="event id")),
+                (
+                    "open_id",
+                    models.CharField(blank=True, max_length=128, verbose_name="user open id"),
+                ),
+                ("chat_id", models.CharField(blank=True, max_length=128, verbose_name="chat id")),
+                (
+                    "via",
+                    models.CharField(default="http", max_length=16, verbose_name="received via"),
+                ),
+                ("payload", models.JSONField(default=dict, verbose_name="payload")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("answered", "Answered"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=500, verbose_name="note")),
+                ("deliveries", models.PositiveIntegerField(default=1, verbose_name="deliveries")),
+                (
+                    "received_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="received at"
+                    ),
+                ),
+                (
+                    "handled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="handled at"),
+                ),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="feishu.feishuapp",
+                        verbose_name="app",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Feishu event',
-                'verbose_name_plural': 'Feishu events',
-                'ordering': ['-received_at', '-id'],
-                'abstract': False,
-                'base_manager_name': 'all_tenants',
+                "verbose_name": "Feishu event",
+                "verbose_name_plural": "Feishu events",
+                "ordering": ["-received_at", "-id"],
+                "abstract": False,
+                "base_manager_name": "all_tenants",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='OutboundMessage',
+            name="OutboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('answer', 'Answer'), ('notice', 'Notice'), ('agent_reply', 'Support agent reply'), ('alert', 'Alert')], max_length=16, verbose_name='purpose')),
-                ('chat_id', models.CharField(blank=True, max_length=128, verbose_name='chat id')),
-                ('reply_to', models.CharField(blank=True, max_length=128, verbose_name='reply to message id')),
-                ('msg_type', models.CharField(max_length=16, verbose_name='message type')),
-                ('content', models.JSONField(verbose_name='content')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=8, verbose_name='status')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('last_error', models.CharField(blank=True, max_length=500, verbose_name='last error')),
-                ('feishu_message_id', models.CharField(blank=True, max_length=128, verbose_name='Feishu message id')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('alert', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='alerts.alert', verbose_name='alert')),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outbound', to='feishu.feishuapp', verbose_name='app')),
-                ('dialogue_message', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='feishu_delivery', to='dialogue.message', verbose_name='conversation message')),
-                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.tenant', verbose_name='tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("answer", "Answer"),
+                            ("notice", "Notice"),
+                            ("agent_reply", "Support agent reply"),
+                            ("alert", "Alert"),
+                        ],
+                        max_length=16,
+                        verbose_name="purpose",
+                    ),
+                ),
+                ("chat_id", models.CharField(blank=True, max_length=128, verbose_name="chat id")),
+                (
+                    "reply_to",
+                    models.CharField(
+                        blank=True, max_length=128, verbose_name="reply to message id"
+                    ),
+                ),
+                ("msg_type", models.CharField(max_length=16, verbose_name="message type")),
+                ("content", models.JSONField(verbose_name="content")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                (
+                    "last_error",
+                    models.CharField(blank=True, max_length=500, verbose_name="last error"),
+                ),
+                (
+                    "feishu_message_id",
+                    models.CharField(blank=True, max_length=128, verbose_name="Feishu message id"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
+                ),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="alerts.alert",
+                        verbose_name="alert",
+                    ),
+                ),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outbound",
+                        to="feishu.feishuapp",
+                        verbose_name="app",
+                    ),
+                ),
+                (
+                    "dialogue_message",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="feishu_delivery",
+                        to="dialogue.message",
+                        verbose_name="conversation message",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Feishu message sent',
-                'verbose_name_plural': 'Feishu messages sent',
-                'ordering': ['-created_at', '-id'],
-                'abstract': False,
-                'base_manager_name': 'all_tenants',
+                "verbose_name": "Feishu message sent",
+                "verbose_name_plural": "Feishu messages sent",
+                "ordering": ["-created_at", "-id"],
+                "abstract": False,
+                "base_manager_name": "all_tenants",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='ReplyCard',
+            name="ReplyCard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('feishu_message_id', models.CharField(max_length=128, verbose_name='Feishu message id')),
-                ('open_id', models.CharField(max_length=128, verbose_name='user open id')),
-                ('chat_id', models.CharField(max_length=128, verbose_name='chat id')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('answer', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='dialogue.message', verbose_name='answer')),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='feishu.feishuapp')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='dialogue.chatsession', verbose_name='session')),
-                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.tenant', verbose_name='tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "feishu_message_id",
+                    models.CharField(max_length=128, verbose_name="Feishu message id"),
+                ),
+                ("open_id", models.CharField(max_length=128, verbose_name="user open id")),
+                ("chat_id", models.CharField(max_length=128, verbose_name="chat id")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "answer",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="dialogue.message",
+                        verbose_name="answer",
+                    ),
+                ),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="feishu.feishuapp",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="dialogue.chatsession",
+                        verbose_name="session",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Feishu answer card',
-                'verbose_name_plural': 'Feishu answer cards',
-                'abstract': False,
-                'base_manager_name': 'all_tenants',
+                "verbose_name": "Feishu answer card",
+                "verbose_name_plural": "Feishu answer cards",
+                "abstract": False,
+                "base_manager_name": "all_tenants",
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='BitableRecordLink',
+            name="BitableRecordLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record_id', models.CharField(max_length=64, verbose_name='record id')),
-                ('external_number', models.CharField(blank=True, max_length=64, verbose_name='external number')),
-                ('remote_modified_ms', models.BigIntegerField(default=0, verbose_name='record modified time (ms)')),
-                ('synced_values', models.JSONField(blank=True, default=dict, verbose_name='mapped values at the last sync')),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='last synced')),
-                ('suggestion_log', models.TextField(blank=True, verbose_name='AI suggestion log')),
-                ('tenant', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.tenant', verbose_name='tenant')),
-                ('work_order', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='bitable_link', to='workorders.workorder', verbose_name='work order')),
-                ('sync', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='feishu.bitablesync')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("record_id", models.CharField(max_length=64, verbose_name="record id")),
+                (
+                    "external_number",
+                    models.CharField(blank=True, max_length=64, verbose_name="external number"),
+                ),
+                (
+                    "remote_modified_ms",
+                    models.BigIntegerField(default=0, verbose_name="record modified time (ms)"),
+                ),
+                (
+                    "synced_values",
+                    models.JSONField(
+                        blank=True, default=dict, verbose_name="mapped values at the last sync"
+                    ),
+                ),
+                (
+                    "synced_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="last synced"
+                    ),
+                ),
+                ("suggestion_log", models.TextField(blank=True, verbose_name="AI suggestion log")),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
+                (
+                    "work_order",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bitable_link",
+                        to="workorders.workorder",
+                        verbose_name="work order",
+                    ),
+                ),
+                (
+                    "sync",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="feishu.bitablesync",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Bitable record link',
-                'verbose_name_plural': 'Bitable record links',
-                'abstract': False,
-                'base_manager_name': 'all_tenants',
-                'constraints': [models.UniqueConstraint(fields=('sync', 'record_id'), name='feishu_bitable_record_once')],
+                "verbose_name": "Bitable record link",
+                "verbose_name_plural": "Bitable record links",
+                "abstract": False,
+                "base_manager_name": "all_tenants",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("sync", "record_id"), name="feishu_bitable_record_once"
+                    )
+                ],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddConstraint(
-            model_name='feishuapp',
-            constraint=models.UniqueConstraint(fields=('app_id',), name='feishu_app_unique_app_id'),
+            model_name="feishuapp",
+            constraint=models.UniqueConstraint(fields=("app_id",), name="feishu_app_unique_app_id"),
         ),
         migrations.AddConstraint(
-            model_name='bitablesync',
-            constraint=models.UniqueConstraint(fields=('tenant', 'app_token', 'table_id'), name='feishu_bitable_one_sync'),
+            model_name="bitablesync",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "app_token", "table_id"), name="feishu_bitable_one_sync"
+            ),
         ),
         migrations.AddIndex(
-            model_name='inboundevent',
-            index=models.Index(fields=['tenant', 'open_id', '-received_at'], name='feishu_event_user'),
+            model_name="inboundevent",
+            index=models.Index(
+                fields=["tenant", "open_id", "-received_at"], name="feishu_event_user"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='inboundevent',
-            constraint=models.UniqueConstraint(fields=('app', 'message_id'), name='feishu_event_once'),
+            model_name="inboundevent",
+            constraint=models.UniqueConstraint(
+                fields=("app", "message_id"), name="feishu_event_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboundmessage',
-            index=models.Index(fields=['tenant', 'status', 'finished_at'], name='feishu_outbound_status'),
+            model_name="outboundmessage",
+            index=models.Index(
+                fields=["tenant", "status", "finished_at"], name="feishu_outbound_status"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='replycard',
-            constraint=models.UniqueConstraint(fields=('app', 'feishu_message_id'), name='feishu_card_once'),
+            model_name="replycard",
+            constraint=models.UniqueConstraint(
+                fields=("app", "feishu_message_id"), name="feishu_card_once"
+            ),
         ),
     ]

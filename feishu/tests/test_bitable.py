@@ -1,8 +1,10 @@
 """Bitable work-order sync against the stub's sample TR table, through the real SDK."""
 
+import time
 from datetime import date
 
 import pytest
+from django.utils.translation import gettext
 
 from feishu.bitable import remote
 from feishu.bitable.pull import bitable_pull
@@ -119,6 +121,7 @@ class TestPushAndConflicts:
         bitable_pull(sync=sync_a)
         order = link_for().work_order
         workorder_update(work_order=order, actor=None, category="本地修改")
+        time.sleep(0.01)  # the table's edit comes later (times are compared to the millisecond)
         stub.state.write_record(APP_TOKEN, TABLE, "rec0000000003", {"Type of problem": "表格修改"})
         assert bitable_push(sync=sync_a).skipped == 25
         assert record(stub)["fields"]["Type of problem"] == "表格修改"
@@ -132,9 +135,11 @@ class TestPushAndConflicts:
         bitable_pull(sync=sync_a)
         stub.state.write_record(APP_TOKEN, TABLE, "rec0000000003", {"Type of problem": "表格修改"})
         order = link_for().work_order
+        time.sleep(0.01)  # the local edit comes later
         workorder_update(work_order=order, actor=None, category="本地更新")
         run = bitable_pull(sync=sync_a)
-        assert run.skipped == 25 and "conflict" in run.problems[0]["reason"]
+        assert run.skipped == 25
+        assert run.problems[0]["reason"] == gettext("conflict: the local change is newer")
         order.refresh_from_db()
         assert order.category == "本地更新"
         bitable_push(sync=sync_a)

@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+from django.utils.translation import gettext
 
 from dialogue.models import ChatSession, Message, SessionStatus
 from feishu.models import InboundEvent, OutboundMessage, ReplyCard
@@ -115,7 +116,8 @@ class TestMessages:
         ask(app_a, message_type="image", content={"image_key": "img_1"})
         [sent] = stub.state.sent
         assert sent["msg_type"] == "text"
-        assert "text" in json.loads(sent["content"])["text"]
+        polite = "Sorry, I can only read text and rich-text messages. Please type your question."
+        assert json.loads(sent["content"])["text"] == gettext(polite)
         with tenant_scope(tenant_a):
             assert not Message.objects.exists()
 
