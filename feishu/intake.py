@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -24,14 +23,18 @@ def event_type_of(payload: dict[str, Any]) -> str:
 
 
 def message_receive(*, app: FeishuApp, payload: dict[str, Any], via: str) -> InboundEvent:
-    """Record a message event (once per message id) and hand it to the task worker."""
-    event, handle = inbound_event_record(
-        app=app, kind=InboundEvent.Kind.MESSAGE, payload=payload, via=via
-    )
-    if handle:
-        transaction.on_commit(
-            partial(answer_message.enqueue, tenant_id=event.tenant_id, event_id=event.pk)
+    """Record a message event (once per message id) and hand it to the task worker.
+
+    The task backend is the database, so the task row is written in the event's
+    transaction: one commit, and never an event without its task (or a task without
+    its event), whenever the process dies.
+    """
+    with transaction.atomic():
+        event, handle = inbound_event_record(
+            app=app, kind=InboundEvent.Kind.MESSAGE, payload=payload, via=via
         )
+        if handle:
+            answer_message.enqueue(tenant_id=event.tenant_id, event_id=event.pk)
     return event
 
 

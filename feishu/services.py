@@ -17,6 +17,7 @@ from feishu import sending
 from feishu.client import FeishuAPIError, forget_token
 from feishu.inbound import message_id_of, sender_and_chat
 from feishu.models import DOMAINS, FeishuApp, InboundEvent
+from feishu.selectors import forget_callback_apps
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def _save(app: FeishuApp) -> FeishuApp:
     try:
         with transaction.atomic():
             app.save()
+            transaction.on_commit(forget_callback_apps)
     except IntegrityError:
         raise ValidationError(
             {"app_id": _("This app is already connected (app ids are unique).")}
@@ -81,6 +83,7 @@ def feishu_app_update(*, app: FeishuApp, **fields: Any) -> FeishuApp:
 def feishu_app_delete(*, app: FeishuApp) -> None:
     with transaction.atomic():
         app.delete()
+        transaction.on_commit(forget_callback_apps)
 
 
 def feishu_app_check(*, app: FeishuApp) -> dict[str, Any]:

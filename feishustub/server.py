@@ -79,6 +79,7 @@ class FeishuStub:
         app.router.add_get(f"{records}/{{record_id}}", self._get_record)
         app.router.add_post("/callback/ws/endpoint", self._ws_endpoint)
         app.router.add_get("/ws", self._ws)
+        app.router.add_get("/_stub/sent", self._inspect_sent)
         return app
 
     async def start_async(self) -> None:
@@ -323,6 +324,12 @@ class FeishuStub:
             match["app_token"], match["table_id"], match["record_id"], body["fields"]
         )
         return web.json_response(_answer(data={"record": record}))
+
+    async def _inspect_sent(self, request: web.Request) -> web.Response:
+        """For benchmarks running the stub as a process: the messages sent so far."""
+        keep = ("message_id", "chat_id", "msg_type", "reply_to", "app_id")
+        sent = [{k: m.get(k, "") for k in keep} for m in list(self.state.sent)]
+        return web.json_response({"sent": sent, "updates": len(self.state.updates)})
 
     # long connection ------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from dialogue.fast_stream import ChatStreamFastPath  # noqa: E402
+from feishu.fast_callback import FeishuCallbackFastPath  # noqa: E402
 from helpdesk import async_db  # noqa: E402
 from helpdesk.cache import SharedClientRedisCache  # noqa: E402
 from helpdesk.channels_middleware import TenantScopeMiddleware  # noqa: E402
@@ -37,7 +38,7 @@ from llm.client import get_llm_client  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": ChatStreamFastPath(django_asgi_app),
+        "http": FeishuCallbackFastPath(ChatStreamFastPath(django_asgi_app)),
         "lifespan": lifespan_closing(
             async_db.close_pool,
             SharedClientRedisCache.aclose_async_clients,

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from feishu.models import FeishuApp
+from feishu.selectors import forget_callback_apps
 from feishustub import FeishuStub
 from feishustub.protocol import signed_request
 from helpdesk.config import get_config
@@ -22,6 +23,14 @@ TOKEN = "verification-token-a"
 def stub_server() -> Iterator[FeishuStub]:
     with FeishuStub() as stub:
         yield stub
+
+
+@pytest.fixture(autouse=True)
+def _fresh_app_lookup() -> Iterator[None]:
+    """Apps are looked up once per few seconds per process; tests reuse app ids."""
+    forget_callback_apps()
+    yield
+    forget_callback_apps()
 
 
 @pytest.fixture
