@@ -32,6 +32,9 @@ from workorders.services import (
 
 logger = logging.getLogger(__name__)
 Status = BitableSyncRun.Status
+# Rows written per commit: fewer commits, while the work-order number counter (locked by
+# each new work order) is held for a short time only.
+COMMIT_EVERY = 50
 
 
 def local_values(work_order: WorkOrder) -> dict[str, Any]:
@@ -153,10 +156,13 @@ def bitable_pull(*, sync: BitableSync, full: bool = False) -> BitableSyncRun:
                     sync=sync, record_id__in=ids
                 ).select_related("work_order")
             }
-            for record in records:
-                outcome, reason = _apply(sync, record, links.get(record.record_id))
-                run_count(run, outcome, record.record_id, reason)
-                newest = max(newest, remote.modified_ms(record))
+            for start in range(0, len(records), COMMIT_EVERY):
+                # One commit per batch; each row has its own savepoint inside it.
+                with transaction.atomic():
+                    for record in records[start : start + COMMIT_EVERY]:
+                        outcome, reason = _apply(sync, record, links.get(record.record_id))
+                        run_count(run, outcome, record.record_id, reason)
+                        newest = max(newest, remote.modified_ms(record))
             run_progress(run)
             if not token:
                 break
