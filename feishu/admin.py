@@ -24,7 +24,7 @@ from feishu.models import (
     InboundEvent,
     OutboundMessage,
 )
-from feishu.secrets import mask
+from feishu.encryption import mask
 from feishu.tasks import bitable_sync
 from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin, rows_in_their_scope
 from helpdesk.roles import Role

@@ -6,3 +6,7 @@ class FeishuConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "feishu"
     verbose_name = _("Feishu (Lark)")
+
+    def ready(self) -> None:
+        # lazy: registers the checks once the settings and apps are loaded.
+        from feishu import checks  # noqa: F401

@@ -5,7 +5,7 @@ import django.db.models.deletion
 import django.db.models.manager
 import django.utils.timezone
 import feishu.bitable.mapping
-import feishu.secrets
+import feishu.encryption
 from django.db import migrations, models
 
 
@@ -234,16 +234,16 @@ class Migration(migrations.Migration):
                         verbose_name="app id",
                     ),
                 ),
-                ("app_secret", feishu.secrets.EncryptedTextField(verbose_name="app secret")),
+                ("app_secret", feishu.encryption.EncryptedTextField(verbose_name="app secret")),
                 (
                     "verification_token",
-                    feishu.secrets.EncryptedTextField(
+                    feishu.encryption.EncryptedTextField(
                         blank=True, verbose_name="verification token"
                     ),
                 ),
                 (
                     "encrypt_key",
-                    feishu.secrets.EncryptedTextField(blank=True, verbose_name="encrypt key"),
+                    feishu.encryption.EncryptedTextField(blank=True, verbose_name="encrypt key"),
                 ),
                 (
                     "bot_open_id",

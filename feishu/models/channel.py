@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from feishu.secrets import EncryptedTextField
+from feishu.encryption import EncryptedTextField
 from helpdesk.tenancy import TenantOwnedModel
 
 DOMAINS = {"feishu": "https://open.feishu.cn", "lark": "https://open.larksuite.com"}

@@ -6,10 +6,12 @@ import json
 import time
 
 import pytest
+from cryptography.fernet import Fernet
 from lark_oapi.core.model import RawRequest
 from lark_oapi.core.utils import AESCipher
 from lark_oapi.event.dispatcher_handler import EventDispatcherHandler
 
+from feishu.checks import secrets_key_is_set
 from feishu.verification import CallbackRejected, decrypt, open_callback, signature
 from feishustub.protocol import encrypt, signed_request
 
@@ -129,3 +131,13 @@ class TestRefusals:
         with pytest.raises(CallbackRejected) as refused:
             open_(json.dumps(self.payload()).encode(), {}, key="", token="")
         assert refused.value.status == 403
+
+
+class TestSecretsKeyCheck:
+    def test_unset_is_information_and_a_bad_key_is_an_error(self, settings):
+        settings.FEISHU_SECRETS_KEY = ""
+        assert [c.id for c in secrets_key_is_set(None)] == ["feishu.I001"]
+        settings.FEISHU_SECRETS_KEY = "not-a-key"
+        assert [c.id for c in secrets_key_is_set(None)] == ["feishu.E001"]
+        settings.FEISHU_SECRETS_KEY = Fernet.generate_key().decode()
+        assert secrets_key_is_set(None) == []
