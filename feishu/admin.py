@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from feishu import selectors, services
 from feishu.bitable.mapping import check_mapping
 from feishu.bitable.services import SYNC_FIELDS, bitable_sync_save
+from feishu.encryption import mask
 from feishu.models import (
     BitableSync,
     BitableSyncRun,
@@ -24,7 +25,6 @@ from feishu.models import (
     InboundEvent,
     OutboundMessage,
 )
-from feishu.encryption import mask
 from feishu.tasks import bitable_sync
 from helpdesk.admin import ReadOnlyTenantInline, TenantScopedAdmin, rows_in_their_scope
 from helpdesk.roles import Role
