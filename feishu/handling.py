@@ -76,6 +76,10 @@ def message_event_handle(*, event: InboundEvent) -> str:
         _notice(app, reply_to=message.message_id, chat_id=message.chat_id, text=exc.message)
         inbound_event_finish(event=event, status=Status.FAILED, note=exc.code)
         return Status.FAILED
+    if answer.answer_id is None:
+        # The session is with a person: the message went to the work order, they reply.
+        inbound_event_finish(event=event, status=Status.ANSWERED, note="forwarded to staff")
+        return Status.ANSWERED
     if (
         answer.duplicate
         and stream.outbound is None

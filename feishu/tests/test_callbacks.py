@@ -228,3 +228,18 @@ class TestStreaming:
         assert final["elements"][0]["content"] == answer.content
         assert answer.citations
         assert "如何申请退款？" in final["elements"][1]["elements"][0]["content"]
+
+
+class TestHandedOff:
+    def test_after_a_hand_off_messages_go_to_the_work_order_not_a_card(
+        self, app_a, stub, tenant_a
+    ):
+        ask(app_a, text="转人工")
+        assert len(stub.state.sent) == 1  # the hand-off notice
+        ask(app_a, text="我的车还是连不上蓝牙")
+        assert len(stub.state.sent) == 1
+        with tenant_scope(tenant_a):
+            session = ChatSession.objects.get()
+            assert session.status == SessionStatus.HANDED_OFF
+            comments = session.work_order.events.filter(kind="comment")
+            assert any("蓝牙" in c.body for c in comments)
