@@ -231,9 +231,7 @@ class TestStreaming:
 
 
 class TestHandedOff:
-    def test_after_a_hand_off_messages_go_to_the_work_order_not_a_card(
-        self, app_a, stub, tenant_a
-    ):
+    def test_after_a_hand_off_messages_go_to_the_work_order_not_a_card(self, app_a, stub, tenant_a):
         ask(app_a, text="转人工")
         assert len(stub.state.sent) == 1  # the hand-off notice
         ask(app_a, text="我的车还是连不上蓝牙")
