@@ -5,7 +5,10 @@ import json
 import time
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 from django.utils.translation import gettext
+from django_tasks_db.models import DBTaskResult
 
 from dialogue.models import ChatSession, Message, SessionStatus
 from feishu.models import InboundEvent, OutboundMessage, ReplyCard
@@ -241,3 +244,21 @@ class TestHandedOff:
             assert session.status == SessionStatus.HANDED_OFF
             comments = session.work_order.events.filter(kind="comment")
             assert any("蓝牙" in c.body for c in comments)
+
+
+class TestDeadline:
+    def test_the_callback_answers_before_the_llm_is_asked(self, app_a, stub, tenant_a, llm):
+        """With the real task backend the callback only records the event and its task;
+        the LLM (here slow) is asked by the worker, after the callback has answered."""
+        llm.configure(latency_ms=1500)
+        database_tasks = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+        with override_settings(TASKS=database_tasks):
+            _payload, response = ask(app_a, text="怎么申请退款")
+            assert response.status_code == 200
+            assert llm.requests() == [] and stub.state.sent == []
+            assert DBTaskResult.objects.filter(status="READY").count() == 1
+            call_command("db_worker", "--batch", "--queue-name", "*", "--no-startup-delay")
+        assert len(llm.requests()) == 1
+        assert len(stub.state.sent) == 1
+        with tenant_scope(tenant_a):
+            assert InboundEvent.objects.get().status == InboundEvent.Status.ANSWERED
