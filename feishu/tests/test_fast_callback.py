@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from feishu.fast_callback import FeishuCallbackFastPath
 from feishu.models import InboundEvent
@@ -59,7 +59,7 @@ async def test_an_event_is_recorded_once(app_a, tenant_a, stub):
         with tenant_scope(tenant_a):
             return list(InboundEvent.objects.values_list("deliveries", flat=True))
 
-    assert await sync_to_async(recorded)() == [2]
+    assert await database_sync_to_async(recorded)() == [2]
 
 
 async def test_forged_requests_are_refused(app_a):
