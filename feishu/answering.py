@@ -19,6 +19,7 @@ from dialogue.models import Channel, ChatSession, HandoffReason, Message, Sessio
 from knowledge.models import KnowledgeEntry
 
 PipelineError = pipeline.PipelineError
+DuplicateInFlight = pipeline.DuplicateInFlight
 
 
 @dataclass

@@ -72,6 +72,10 @@ def message_event_handle(*, event: InboundEvent) -> str:
             message_id=message.message_id,
             on_text=show_partial,
         )
+    except answering.DuplicateInFlight:
+        # Another worker is answering this very message: it sends the one reply.
+        inbound_event_finish(event=event, status=Status.IGNORED, note="answered elsewhere")
+        return Status.IGNORED
     except answering.PipelineError as exc:
         _notice(app, reply_to=message.message_id, chat_id=message.chat_id, text=exc.message)
         inbound_event_finish(event=event, status=Status.FAILED, note=exc.code)

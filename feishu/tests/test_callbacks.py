@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils.translation import gettext
@@ -262,3 +263,15 @@ class TestDeadline:
         assert len(stub.state.sent) == 1
         with tenant_scope(tenant_a):
             assert InboundEvent.objects.get().status == InboundEvent.Status.ANSWERED
+
+    def test_a_message_already_being_answered_elsewhere_gets_no_second_reply(
+        self, app_a, stub, tenant_a
+    ):
+        payload = message_event(app_id="cli_a", token=TOKEN, text="怎么退款")
+        message_id = payload["event"]["message"]["message_id"]
+        # Another worker has claimed this message in the pipeline and not answered yet.
+        cache.add(f"dialogue:dedup:{tenant_a.pk}:feishu:ou_user:{message_id}", 1, 60)
+        post_callback("/feishu/cli_a/events/", payload)
+        assert stub.state.sent == []
+        with tenant_scope(tenant_a):
+            assert InboundEvent.objects.get().status == InboundEvent.Status.IGNORED
