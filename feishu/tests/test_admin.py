@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from feishu.bitable.mapping import DEFAULT_FIELD_MAPPING
 from feishu.bitable.services import bitable_sync_create
-from feishu.models import BitableSync, FeishuApp
+from feishu.models import BitableSync, FeishuApp, InboundEvent, OutboundMessage
 from helpdesk.tenancy import tenant_scope
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +154,16 @@ class TestBitableSyncAdmin:
         client_for(admin_a).post(changelist, {"action": "sync_now", "_selected_action": [sync.pk]})
         with tenant_scope(tenant_a):
             assert sync.runs.get(kind="pull").created == 3
+
+
+def test_event_and_message_records_are_per_tenant_and_read_only(admin_a, app_a, app_b, tenant_b):
+    with tenant_scope(tenant_b):
+        InboundEvent.objects.create(app=app_b, kind="message", message_id="om_b_only", payload={})
+        OutboundMessage.objects.create(
+            app=app_b, purpose="notice", msg_type="text", content={}, chat_id="oc_b_only"
+        )
+    client = client_for(admin_a)
+    events = client.get(reverse("admin:feishu_inboundevent_changelist")).content.decode()
+    sent = client.get(reverse("admin:feishu_outboundmessage_changelist")).content.decode()
+    assert "om_b_only" not in events and "oc_b_only" not in sent
+    assert client.get(reverse("admin:feishu_inboundevent_add")).status_code == 403
