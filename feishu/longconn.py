@@ -67,6 +67,7 @@ class LongConnection:
             self.app.app_secret,
             event_handler=self.handler(),
             domain=self.app.base_url,
-            log_level=lark.LogLevel.INFO,
+            # At INFO the SDK logs the connection URL, whose query carries its access ticket.
+            log_level=lark.LogLevel.WARNING,
             auto_reconnect=True,
         )
