@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -43,7 +45,14 @@ STALE_AFTER = timedelta(minutes=10)
 
 
 def _check_domain(domain: str) -> None:
-    if domain in DOMAINS or domain.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+    """feishu, lark or an https:// origin; a local http:// one (the stub) only with DEBUG,
+    since the app secret is sent there."""
+    local = ("http://127.0.0.1:", "http://localhost:")
+    parts = urlsplit(domain)
+    origin = parts.netloc and not (parts.path or parts.query or parts.fragment or "@" in domain)
+    if domain in DOMAINS or (
+        origin and (parts.scheme == "https" or (settings.DEBUG and domain.startswith(local)))
+    ):
         return
     raise ValidationError(
         {"domain": _("Use feishu, lark, or an https:// base URL of a private deployment.")}

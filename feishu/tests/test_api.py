@@ -46,7 +46,8 @@ def test_create_and_read_never_return_secrets(admin_a, tenant_a):
         assert FeishuApp.objects.get().app_secret == "api-secret"
 
 
-def test_patch_changes_a_secret_and_keeps_the_others(admin_a, app_a, tenant_a):
+def test_patch_changes_a_secret_and_keeps_the_others(admin_a, app_a, tenant_a, settings):
+    settings.DEBUG = True  # app A's domain is the local stub
     client = api_client_for(admin_a)
     response = client.patch(DETAIL.format(id=app_a.pk), {"app_secret": "rotated"}, format="json")
     assert response.status_code == 200
@@ -62,6 +63,11 @@ def test_bad_input_is_a_clear_400(admin_a, app_b):
     assert response.status_code == 400
     assert_matches_schema(response, "POST", LIST)
     assert "domain" in response.json()["error"]["fields"]
+    for domain in ("http://10.0.0.1", "https://user@open.feishu.cn", "https://x.cn/path"):
+        refused = client.post(LIST, new_app(domain=domain), format="json")
+        assert refused.status_code == 400, domain
+    local = client.post(LIST, new_app(domain="http://127.0.0.1:8766"), format="json")
+    assert local.status_code == 400  # only with DEBUG (the local stub)
     taken = client.post(LIST, new_app(app_id="cli_b"), format="json")
     assert taken.status_code == 400
     assert "tenant" not in taken.content.decode().lower()
