@@ -105,7 +105,8 @@ def tenant_token(app: FeishuApp) -> str:
     if cached:
         return cached
     lock = f"{_token_key(app)}:refresh"
-    if not cache.add(lock, 1, timeout=LOCK_SECONDS):
+    locked = cache.add(lock, 1, timeout=LOCK_SECONDS)
+    if not locked:
         deadline = time.monotonic() + WAIT_FOR_OTHER_SECONDS
         while time.monotonic() < deadline:
             time.sleep(0.05)
@@ -114,12 +115,17 @@ def tenant_token(app: FeishuApp) -> str:
                 return cached
         logger.warning("Feishu token refresh of %s is slow; fetching one here.", app.app_id)
     try:
+        # Another process may have refreshed it between our read and our lock.
+        cached = cache.get(_token_key(app))
+        if cached:
+            return cached
         token, expire = _fetch_token(app)
         margin = get_config().get("feishu.token_refresh_margin_seconds")
         cache.set(_token_key(app), token, timeout=cache_seconds(expire, margin))
         return token
     finally:
-        cache.delete(lock)
+        if locked:
+            cache.delete(lock)
 
 
 def forget_token(app: FeishuApp) -> None:
