@@ -81,9 +81,5 @@ def alert_card(*, title: str, message: str, level: str, resolved: bool, alert_id
     return _card(_("Alert: %(title)s") % {"title": title}, template, elements)
 
 
-def as_content(card: Json) -> str:
-    return json.dumps(card, ensure_ascii=False)
-
-
 def text_content(text: str) -> str:
     return json.dumps({"text": text}, ensure_ascii=False)

@@ -88,7 +88,6 @@ class CardStream:
         self.reply_to = reply_to
         self.chat_id = chat_id
         self.outbound: OutboundMessage | None = None
-        self.updates = 0
         self._last_update = 0.0
         self._pending: dict[str, Any] | None = None
         self._interval = get_config().get("feishu.card_update_interval_ms") / 1000
@@ -134,7 +133,6 @@ class CardStream:
             sending.call(
                 self.app, lambda client, option: client.im.v1.message.patch(request, option)
             )
-            self.updates += 1
         except FeishuAPIError as exc:
             logger.warning("Updating Feishu card %s failed: %s", self.message_id, exc)
         self._last_update = time.monotonic()

@@ -78,14 +78,6 @@ KNOWN_FIELDS = {
     "updated_same_day",
     SUGGESTION_FIELD,
 }
-FIELD_LABELS = {
-    "external_number": _("external record number"),
-    "process_notes": _("process notes"),
-    "assignee_name": _("assignee name"),
-    "parent_record": _("parent record"),
-    "updated_same_day": _("updated on the same day"),
-    "ai_suggestion_log": _("AI suggestion log"),
-}
 
 
 class RowError(ValueError):
