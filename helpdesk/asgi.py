@@ -26,6 +26,7 @@ if missing_secret_key:
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from dialogue.fast_stream import ChatStreamFastPath  # noqa: E402
+from feishu.fast_callback import FeishuCallbackFastPath  # noqa: E402
 from helpdesk import async_db  # noqa: E402
 from helpdesk.cache import SharedClientRedisCache  # noqa: E402
 from helpdesk.lifespan import lifespan_closing  # noqa: E402
@@ -35,7 +36,7 @@ from llm.client import get_llm_client  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestBodyLimit(ChatStreamFastPath(django_asgi_app)),
+        "http": RequestBodyLimit(FeishuCallbackFastPath(ChatStreamFastPath(django_asgi_app))),
         "lifespan": lifespan_closing(
             async_db.close_pool,
             SharedClientRedisCache.aclose_async_clients,

@@ -25,6 +25,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or (
     "django-insecure-debug-only-key-never-used-in-production" if DEBUG else ""
 )
 
+# Encrypts Feishu app secrets at rest (Fernet keys, comma-separated to rotate).
+FEISHU_SECRETS_KEY = env.str("FEISHU_SECRETS_KEY", default="")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -55,6 +58,7 @@ INSTALLED_APPS = [
     "dialogue",
     "llm",
     "reports",
+    "feishu",
 ]
 
 MIDDLEWARE = [
@@ -165,7 +169,7 @@ TASKS = {
 }
 
 # Channels whose customers are reached by a deliverer of their own (dialogue.delivery).
-HELPDESK_CHANNEL_DELIVERY: dict[str, str] = {}
+HELPDESK_CHANNEL_DELIVERY = {"feishu": "feishu.delivery.deliver_agent_message"}
 
 # Called with tenant=<Tenant> inside its scope when a tenant is created.
 HELPDESK_TENANT_INITIALISERS: list[str] = ["alerts.services.alert_rules_create_defaults"]

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("dialogue.urls")),
     path("", include("llm.urls")),
     path("", include("reports.urls")),
+    path("feishu/", include("feishu.api.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("chat/", include("dialogue.widget_urls")),
+    path("feishu/", include("feishu.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script.

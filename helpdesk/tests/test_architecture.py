@@ -20,8 +20,9 @@ PACKAGES = (
     "dialogue",
     "llm",
     "reports",
+    "feishu",
 )
-STANDALONE = ("llmstub",)
+STANDALONE = ("llmstub", "feishustub")
 APPS = PACKAGES[1:]
 COMPOSITION_ROOT = {
     "helpdesk.settings",

@@ -33,13 +33,15 @@ class TestPrecedence:
         environ = {
             "LLM_TEMPERATURE": "0.7",
             "LLM_MAX_RETRIES": "5",
-            "FEISHU_ENABLED": "yes",
+            "ALERTS_ENABLED": "no",
+            "FEISHU_REPLAY_WINDOW_SECONDS": "120",
             "DIALOGUE_HANDOFF_KEYWORDS": '["人工"]',
         }
         service = ConfigService(path=tmp_path / "s.json", environ=environ)
         assert service.get("llm.temperature") == 0.7
         assert service.get("llm.max_retries") == 5
-        assert service.get("feishu.enabled") is True
+        assert service.get("alerts.enabled") is False
+        assert service.get("feishu.replay_window_seconds") == 120
         assert service.get("dialogue.handoff_keywords") == ["人工"]
 
     def test_get_section(self, service):
