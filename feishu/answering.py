@@ -2,8 +2,8 @@
 
 Everything the channel needs from the message pipeline and the dialogue services goes
 through the functions here: the pipeline (`dialogue.pipeline`, run from the task worker
-on the thread's own event loop, with the ORM turn store: the worker runs on any
-database) and the dialogue services for feedback and hand-off.
+with the ORM turn store: the worker runs on any database) and the dialogue services for
+feedback and hand-off.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dialogue import pipeline, services
 from dialogue.models import Channel, ChatSession, HandoffReason, Message, SessionStatus
 from helpdesk.loops import run_async
 from knowledge.models import KnowledgeEntry
+from llm.client import get_llm_client
 
 PipelineError = pipeline.PipelineError
 DuplicateInFlight = pipeline.DuplicateInFlight
@@ -67,7 +68,7 @@ def answer_streaming(
                 return item
         raise RuntimeError("The answer stream ended without a reply.")
 
-    reply = run_async(run())
+    reply = run_async(run(), closers=(get_llm_client().aclose,))
     return Answer(
         text=reply.text,
         session_id=reply.session.pk,

@@ -1,25 +1,22 @@
-"""Async work from sync code, on an event loop that lives as long as its thread.
+"""Async work from sync code (a task worker running the message pipeline).
 
-Sync code that runs async work again and again (a task worker answering Feishu messages
-through the message pipeline) would otherwise open a new event loop for each piece of
-work, and with it new connection pools (the LLM's HTTP sessions, async PostgreSQL and
-Redis) that nothing closes. A plain thread keeps a loop of its own for that. A thread
-that an event loop runs sync code in (a Django view under ASGI, or a task run inline
-from one) hands the work to that loop, as asgiref's async_to_sync does, so that sync
-work inside it comes back to this thread.
+asgiref's async_to_sync runs the work on the event loop that called the sync code, if
+any (a Django view under ASGI), else on a new loop of its own; either way sync work
+inside it comes back to the calling thread, so it shares that thread's database
+connection and transaction. A new loop opens connection pools of its own (the LLM's
+HTTP sessions, for one) that would stay open after the loop is gone: `closers` close
+them before it ends.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 
-_local = threading.local()
+Closer = Callable[[], Awaitable[None]]
 
 
 def _called_from_an_event_loop() -> bool:
@@ -28,15 +25,16 @@ def _called_from_an_event_loop() -> bool:
     return loop is not None and pid == os.getpid() and loop.is_running()
 
 
-async def _awaited[T](coroutine: Coroutine[Any, Any, T]) -> T:
-    return await coroutine
+def run_async[T](coroutine: Coroutine[Any, Any, T], *, closers: tuple[Closer, ...] = ()) -> T:
+    """Run `coroutine` to completion from sync code."""
+    own_loop = not _called_from_an_event_loop()
 
+    async def run() -> T:
+        try:
+            return await coroutine
+        finally:
+            if own_loop:
+                for close in closers:
+                    await close()
 
-def run_async[T](coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run `coroutine` to completion, from sync code."""
-    if _called_from_an_event_loop():
-        return async_to_sync(_awaited)(coroutine)
-    runner = getattr(_local, "runner", None)
-    if runner is None:
-        runner = _local.runner = asyncio.Runner()
-    return runner.run(coroutine)
+    return async_to_sync(run)()
