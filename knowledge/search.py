@@ -28,6 +28,7 @@ from helpdesk.db import select_columns
 from helpdesk.tenancy import current_tenant
 from knowledge import text, vocabulary
 from knowledge.models import FTS_TABLE, KnowledgeEntry
+from knowledge.search_mode import SearchMode
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +246,7 @@ def search(
     limit: int = 5,
     verified_only: bool = False,
     category: str | None = None,
+    mode: SearchMode | None = None,
 ) -> list[SearchHit]:
     """Entries of the active tenant that answer `query`, best first. Never raises on odd input."""
     tenant = current_tenant()

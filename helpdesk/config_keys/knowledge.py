@@ -49,4 +49,24 @@ KEYS = [
         "knowledge base take effect at once). 0: never.",
         min_value=0,
     ),
+    ConfigKey(
+        "knowledge.semantic_enabled",
+        bool,
+        True,
+        "Search by meaning too: entries and queries are embedded through the endpoint of "
+        "the embeddings section, and both rankings are fused into one score.",
+    ),
+    ConfigKey(
+        "knowledge.general_synonyms_enabled",
+        bool,
+        True,
+        "Expand queries with a general Chinese synonym dictionary (Tongyici Cilin), weaker "
+        "than the tenant's own synonym groups.",
+    ),
+    ConfigKey(
+        "knowledge.rerank_enabled",
+        bool,
+        False,
+        "Let the LLM re-order the best candidates (costs one LLM call per search).",
+    ),
 ]

@@ -1,4 +1,4 @@
-"""manage.py evaluate_knowledge: retrieval quality on the shipped evaluation set."""
+"""manage.py evaluate_knowledge: retrieval quality on the development and test sets."""
 
 from __future__ import annotations
 
@@ -6,58 +6,55 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
-from accounts.models import Tenant
-from helpdesk.commands import active_tenant
-from helpdesk.tenancy import tenant_scope
-from knowledge.evaluation.run import DATASET, evaluate, load_dataset, load_into_active_tenant
+from knowledge.evaluation.ablation import run_step, steps_for
+from knowledge.evaluation.run import DEVELOPMENT_SET, TEST_SET, load_dataset
+from knowledge.evaluation.tables import ablation_table, kind_table
 
-
-class _Rollback(Exception):
-    pass
+SETS = {"development": DEVELOPMENT_SET, "test": TEST_SET}
 
 
 class Command(BaseCommand):
     help = (
-        "Load the evaluation set into a throwaway tenant (rolled back afterwards) or into "
-        "--tenant, run its queries and print recall@1, recall@3, MRR and the share of "
-        "unanswerable queries that score above the answer threshold."
+        "Load each evaluation set into a throwaway tenant (rolled back afterwards), once per "
+        "ablation step, run its queries and print recall@1, recall@3, MRR and the share of "
+        "unanswerable queries that score above the answer threshold, overall and per kind."
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--tenant", help="Load into this tenant (kept) instead.")
-        parser.add_argument("--dataset", default=str(DATASET), help="Path of dataset.json.")
-        parser.add_argument("--misses", action="store_true", help="List the missed queries.")
+        parser.add_argument(
+            "--set", choices=[*SETS, "both"], default="both", help="Which set (default both)."
+        )
+        parser.add_argument("--dataset", help="Path of another set in the same format.")
+        parser.add_argument("--step", action="append", help="Only this ablation step (repeatable).")
+        parser.add_argument("--misses", action="store_true", help="List the last step's misses.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        dataset = load_dataset(Path(options["dataset"]))
-        if options["tenant"]:
-            with tenant_scope(active_tenant(options["tenant"])), transaction.atomic():
-                self._run(dataset, options)
-            return
-        try:
-            with transaction.atomic():
-                tenant = Tenant.objects.create(name="evaluation", slug="knowledge-evaluation")
-                with tenant_scope(tenant):
-                    self._run(dataset, options)
-                raise _Rollback
-        except _Rollback:
-            pass
+        if options["dataset"]:
+            sets = {Path(options["dataset"]).stem: Path(options["dataset"])}
+        elif options["set"] == "both":
+            sets = SETS
+        else:
+            sets = {options["set"]: SETS[options["set"]]}
+        for name, path in sets.items():
+            self._run_set(name, load_dataset(path), options)
 
-    def _run(self, dataset: dict, options: dict) -> None:
-        report = evaluate(dataset, load_into_active_tenant(dataset))
+    def _run_set(self, name: str, dataset: dict, options: dict) -> None:
         write = self.stdout.write
-        write(f"entries: {len(dataset['entries'])}, queries: {len(dataset['queries'])}")
-        write(f"recall@1: {report.recall_at_1:.3f}")
-        write(f"recall@3: {report.recall_at_3:.3f}")
-        write(f"MRR: {report.mrr:.3f}")
+        answerable = sum(1 for q in dataset["queries"] if q["expected"])
         write(
-            f"unanswerable above threshold {report.threshold:.2f}: "
-            f"{report.false_answers}/{report.unanswerable} ({report.false_answer_rate:.3f})"
+            f"\n## {name} set: {len(dataset['entries'])} entries, {len(dataset['queries'])} "
+            f"queries ({answerable} answerable)\n"
         )
-        for kind, (hit, total) in sorted(report.by_kind.items()):
-            write(f"  recall@3 {kind}: {hit}/{total}")
+        rows = [
+            (step.name, run_step(dataset, step)) for step in steps_for(dataset, options["step"])
+        ]
+        for line in ablation_table(rows):
+            write(line)
+        last_name, last = rows[-1]
+        write(f"\n{name} set, {last_name}, per kind:\n")
+        for line in kind_table(last):
+            write(line)
         if options["misses"]:
-            for query, expected, found in report.misses:
-                write(f"  miss: {query[:60]!r} expected {expected} got {found}")
+            for kind, query, expected, found in last.misses:
+                write(f"  miss [{kind}] {query[:60]!r} expected {expected} got {found}")
