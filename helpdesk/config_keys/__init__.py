@@ -1,6 +1,15 @@
 """Configuration key declarations, one module per section."""
 
-from helpdesk.config_keys import alerts, dialogue, feishu, knowledge, llm, security, workorders
+from helpdesk.config_keys import (
+    alerts,
+    dialogue,
+    embeddings,
+    feishu,
+    knowledge,
+    llm,
+    security,
+    workorders,
+)
 
 ALL_KEYS = [
     *llm.KEYS,
@@ -10,4 +19,5 @@ ALL_KEYS = [
     *feishu.KEYS,
     *workorders.KEYS,
     *security.KEYS,
+    *embeddings.KEYS,
 ]
