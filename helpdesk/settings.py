@@ -154,7 +154,10 @@ TASKS = {
 }
 
 # Called with tenant=<Tenant> inside its scope when a tenant is created.
-HELPDESK_TENANT_INITIALISERS: list[str] = ["alerts.services.alert_rules_create_defaults"]
+HELPDESK_TENANT_INITIALISERS: list[str] = [
+    "alerts.services.alert_rules_create_defaults",
+    "knowledge.services.vocabulary_seed_shipped",
+]
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [

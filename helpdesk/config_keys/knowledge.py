@@ -1,4 +1,23 @@
-from helpdesk.config_schema import ConfigKey
+from typing import Any
+
+from helpdesk.config_schema import ConfigError, ConfigKey
+
+
+class FusionKey(ConfigKey):
+    """`knowledge.fusion`: {"hybrid": [4 numbers], "lexical": [2 numbers]}."""
+
+    def coerce(self, value: Any) -> Any:
+        value = super().coerce(value)
+        for name, size in (("hybrid", 4), ("lexical", 2)):
+            numbers = value.get(name)
+            if (
+                not isinstance(numbers, list)
+                or len(numbers) != size
+                or not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers)
+            ):
+                raise ConfigError(self.key, f"{name} must be a list of {size} numbers")
+        return value
+
 
 KEYS = [
     ConfigKey(
@@ -68,5 +87,20 @@ KEYS = [
         bool,
         False,
         "Let the LLM re-order the best candidates (costs one LLM call per search).",
+    ),
+    ConfigKey(
+        "knowledge.vector_backend",
+        str,
+        "auto",
+        "Where entry vectors are searched: pgvector (PostgreSQL with the extension), "
+        "in_process (numpy, any database) or auto (pgvector where it exists).",
+        choices=("auto", "pgvector", "in_process"),
+    ),
+    FusionKey(
+        "knowledge.fusion",
+        dict,
+        {"hybrid": [-6.0, 6.0, 4.0, 2.0], "lexical": [-3.0, 7.0]},
+        "Coefficients of the calibrated score: hybrid [bias, lexical, cosine, lexical x "
+        "cosine] and lexical [bias, lexical] (manage.py evaluate_knowledge --calibrate).",
     ),
 ]

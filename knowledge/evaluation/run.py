@@ -11,6 +11,7 @@ from pathlib import Path
 
 from knowledge import services
 from knowledge.search import SearchHit
+from knowledge.similar_questions import similar_questions_add
 
 HERE = Path(__file__).resolve().parent
 DATASET = HERE / "dataset.json"
@@ -67,12 +68,19 @@ def load_dataset(path: Path = DATASET) -> dict:
 
 
 def load_into_active_tenant(
-    dataset: dict, *, own_vocabulary: bool = True, similar_questions: bool = True
+    dataset: dict,
+    *,
+    shipped_lexicon: bool = True,
+    own_vocabulary: bool = True,
+    similar_questions: bool = True,
 ) -> dict[str, int]:
-    """The set's entries into the active tenant (with its own dictionary and synonyms and
-    its entries' similar questions, when asked and present); returns set id -> entry id."""
+    """The set's entries into the active tenant, with the shipped lexicon, the set's own
+    dictionary and synonyms and its entries' similar questions when asked (and present);
+    returns set id -> entry id."""
+    if shipped_lexicon:
+        services.vocabulary_seed_shipped()
     if own_vocabulary and (dataset.get("dictionary") or dataset.get("synonyms")):
-        services.vocabulary_replace(
+        services.vocabulary_add(
             words=dataset.get("dictionary", []), synonyms=dataset.get("synonyms", [])
         )
     ids = {}
@@ -85,6 +93,8 @@ def load_into_active_tenant(
             verified=True,
         )
         ids[item["id"]] = entry.pk
+        if similar_questions and item.get("similar_questions"):
+            similar_questions_add(entry=entry, texts=item["similar_questions"])
     return ids
 
 

