@@ -24,16 +24,18 @@ logger = logging.getLogger(__name__)
 CANDIDATES = 8
 MAX_TOKENS = 60
 _NUMBERS = re.compile(r"\d+")
+_BRACKETED = re.compile(r"\[(\d+)\]")
 
 PROMPT = (
     "You rank FAQ entries for a customer-service search. Reply with a JSON array of the "
     "numbers of the entries whose question asks for the same thing as the customer's "
-    "question, best first, and nothing else. Reply [] if none does."
+    "question, best first, each in square brackets as in the list, and nothing else. Reply "
+    "[] if none does."
 )
 
 
 def rerank_messages(query: str, candidates: list[KnowledgeEntry]) -> list[dict]:
-    numbered = "\n".join(f"{n}. {entry.question}" for n, entry in enumerate(candidates, 1))
+    numbered = "\n".join(f"[{n}] {entry.question}" for n, entry in enumerate(candidates, 1))
     return [
         {"role": "system", "content": PROMPT},
         {"role": "user", "content": f"Customer: {query}\n\nEntries:\n{numbered}"},
@@ -41,9 +43,19 @@ def rerank_messages(query: str, candidates: list[KnowledgeEntry]) -> list[dict]:
 
 
 def parse_order(reply: str, count: int) -> list[int]:
-    """0-based indexes named in the reply, first mention first, within range."""
+    """0-based indexes named in the reply ("[3] [1]", or a JSON list of numbers), first
+    mention first, within range."""
+    numbers = _BRACKETED.findall(reply)
+    if not numbers:
+        try:
+            parsed = json.loads(reply)
+        except json.JSONDecodeError:
+            parsed = None
+        numbers = [str(n) for n in parsed] if isinstance(parsed, list) else []
     order: list[int] = []
-    for number in _NUMBERS.findall(reply):
+    for number in numbers:
+        if not _NUMBERS.fullmatch(number):
+            continue
         index = int(number) - 1
         if 0 <= index < count and index not in order:
             order.append(index)
@@ -67,10 +79,7 @@ def rerank(
     except LLMError as exc:
         logger.warning("LLM re-ranking failed, keeping the fused order: %s", exc)
         return scored
-    try:
-        order = parse_order(" ".join(map(str, json.loads(result.text))), len(top))
-    except (json.JSONDecodeError, TypeError):
-        order = parse_order(result.text, len(top))
+    order = parse_order(result.text.strip(), len(top))
     if not order:
         return scored
     order += [i for i in range(len(top)) if i not in order]

@@ -24,6 +24,7 @@ from knowledge.generation import knowledge_changed
 from knowledge.lexicon import shipped_vocabulary
 from knowledge.models import QUESTION_MAX, CustomWord, KnowledgeEntry, SynonymGroup
 from knowledge.search import search
+from knowledge.similar_questions import similar_questions_add, similar_questions_replace
 from knowledge.tasks import reindex_tenant, schedule_embedding
 from knowledge.vocabulary import forget_vocabulary_version
 from workorders.models import WorkOrder
@@ -31,7 +32,7 @@ from workorders.models import WorkOrder
 MAX_BULK_IDS = 500
 MAX_SYNONYM_TERMS = 30
 
-EDITABLE_FIELDS = ("question", "answer", "category", "tags", "is_active")
+EDITABLE_FIELDS = ("question", "answer", "category", "tags", "is_active", "similar_questions")
 
 
 @transaction.atomic
@@ -45,6 +46,7 @@ def entry_create(
     actor=None,
     verified: bool = False,
     work_order=None,
+    similar_questions: Sequence[str] = (),
 ) -> KnowledgeEntry:
     entry = build_entry(
         question=question,
@@ -57,6 +59,8 @@ def entry_create(
         work_order=work_order,
     )
     entry.save()
+    if similar_questions:
+        similar_questions_add(entry=entry, texts=similar_questions, actor=actor)
     schedule_embedding(entry.tenant_id)
     return entry
 
@@ -88,6 +92,8 @@ def entry_update(*, entry: KnowledgeEntry, actor=None, **changes: Any) -> Knowle
         entry.verified, entry.verified_by, entry.verified_at = False, None, None
     entry.updated_by = actor
     entry.save()
+    if "similar_questions" in changes:
+        similar_questions_replace(entry=entry, texts=changes["similar_questions"], actor=actor)
     if text_changed or "is_active" in changes:
         schedule_embedding(entry.tenant_id)
     return entry
