@@ -72,7 +72,7 @@ def test_semantic_candidates_respect_tenant_and_filters(stub_embeddings, tenant_
     with tenant_scope(tenant_b):
         load(POINTS)
     with tenant_scope(tenant_a):
-        charging, insurance = load(CHARGING, INSURANCE)
+        _charging, insurance = load(CHARGING, INSURANCE)
         services.entry_unverify(entry=insurance, actor=None)
         assert all(h.entry.tenant_id == tenant_a.pk for h in search("积分有什么用", limit=10))
         assert insurance not in [h.entry for h in search("车险续保", verified_only=True)]

@@ -29,7 +29,7 @@ def test_nearest_and_similarities(vector_backend, stub_embeddings, tenant_a, ten
         tenant_embed()
         query = query_for(tenant_a, "家用充电桩如何安装")
         nearest = vector_index().nearest(query, limit=5)
-        assert list(nearest)[0] == install.pk
+        assert next(iter(nearest)) == install.pk
         assert set(nearest) == {install.pk, insurance.pk}  # never tenant B's entry
         assert np.isclose(nearest[install.pk], 1.0, atol=1e-3)
         by_similar = vector_index().nearest(query_for(tenant_a, "在哪里买保险"), limit=1)
