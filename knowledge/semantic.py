@@ -67,6 +67,11 @@ def query_vector(query: str, settings: EmbeddingSettings) -> np.ndarray | None:
     return vector
 
 
+def breaker_open() -> bool:
+    """Whether searches are lexical only for now because the service failed."""
+    return time.monotonic() < _down_until
+
+
 def reset_breaker() -> None:
     """Try the embeddings service at the next search (tests, and after reconfiguring)."""
     global _down_until

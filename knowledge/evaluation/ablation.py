@@ -18,7 +18,7 @@ from knowledge.evaluation.run import Report, evaluate, load_into_active_tenant
 from knowledge.generation import new_generation
 from knowledge.search import search
 from knowledge.search_mode import LEXICAL_ONLY, SearchMode
-from knowledge.semantic import reset_breaker
+from knowledge.semantic import breaker_open, reset_breaker
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,12 @@ def run_step(dataset: dict, step: Step, *, threshold: float | None = None) -> Re
     """The step's report on a throwaway tenant."""
     threshold = get_config().get("knowledge.answer_threshold") if threshold is None else threshold
     with evaluation_tenant(dataset, step) as ids:
-        return evaluate(
+        report = evaluate(
             dataset, ids, search=partial(search, limit=10, mode=step.mode), threshold=threshold
         )
+    if step.mode.semantic and breaker_open():
+        raise RuntimeError("The embeddings service failed during the run: the numbers are void.")
+    return report
 
 
 def steps_for(dataset: dict, names: list[str] | None = None) -> list[Step]:

