@@ -124,6 +124,7 @@ def _store(batch: list[Wanted], vectors, signature: str, dimensions: int) -> Non
         row.text_hash, row.model, row.dimensions = wanted.hash, signature, dimensions
         row.vector = to_bytes(vector)
         (changed if row.pk else new).append(row)
+    vector_index().replacing([row.pk for row in changed])
     EntryVector.objects.bulk_update(changed, ["text_hash", "model", "dimensions", "vector"])
     EntryVector.objects.bulk_create(new)
     if new and new[0].pk is None:  # backends that do not return ids

@@ -30,6 +30,10 @@ class VectorQuery:
 class VectorIndex(Protocol):
     name: str
 
+    def replacing(self, ids: Sequence[int]) -> None:
+        """The vectors of these rows are about to be replaced."""
+        ...
+
     def stored(self, rows: Sequence[EntryVector]) -> None:
         """The rows were just written (their `vector` bytes are current)."""
         ...

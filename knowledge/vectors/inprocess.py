@@ -37,6 +37,9 @@ class InProcessIndex:
         self._lock = threading.Lock()
         self._matrices: OrderedDict[tuple[int, str, int], _Matrix] = OrderedDict()
 
+    def replacing(self, ids: Sequence[int]) -> None:
+        """Nothing to do: the bytes are the index."""
+
     def stored(self, rows: Sequence[EntryVector]) -> None:
         """Nothing to do: the bytes are the index; the next search sees a new generation."""
 

@@ -32,16 +32,25 @@ class PgVectorIndex:
         self._indexed_dimensions: set[int] = {384}
         self._lock = threading.Lock()
 
+    def replacing(self, ids: Sequence[int]) -> None:
+        """Clear the column first: a row must never hold a vector of another dimension
+        count than its `dimensions`, or its partial index could not be computed."""
+        if ids:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {TABLE} SET embedding = NULL WHERE id = ANY(%s)", [list(ids)]
+                )
+
     def stored(self, rows: Sequence[EntryVector]) -> None:
         if not rows:
             return
-        for dimensions in {row.dimensions for row in rows}:
-            self._ensure_index(dimensions)
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {TABLE} SET embedding = %s::vector WHERE id = %s",
                 [(_literal(from_bytes(row.vector)), row.pk) for row in rows],
             )
+        for dimensions in {row.dimensions for row in rows}:
+            self._ensure_index(dimensions)
 
     def nearest(self, query: VectorQuery, *, limit: int) -> dict[int, float]:
         n = int(query.dimensions)
@@ -92,10 +101,14 @@ class PgVectorIndex:
                 return
         n = int(dimensions)
         with connection.cursor() as cursor:
+            # CREATE INDEX refuses to run while deferred foreign-key checks of this
+            # transaction's inserts are pending: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS knowledge_vector_hnsw_{n} ON {TABLE} "
                 f"USING hnsw ((embedding::vector({n})) vector_cosine_ops) WHERE dimensions = {n}"
             )
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         with self._lock:
             self._indexed_dimensions.add(n)
 
