@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from alerts.registry import get_metric
 from helpdesk.config import reset_config
 from helpdesk.tenancy import tenant_scope
 from helpdesk.testing import free_port
@@ -77,3 +78,18 @@ def test_semantic_candidates_respect_tenant_and_filters(stub_embeddings, tenant_
         assert all(h.entry.tenant_id == tenant_a.pk for h in search("积分有什么用", limit=10))
         assert insurance not in [h.entry for h in search("车险续保", verified_only=True)]
         assert {h.entry.pk for h in search("充电", category="没有这个分类")} == set()
+
+
+def test_fallbacks_are_an_alert_metric(stub_embeddings, scope_a, tenant_a, monkeypatch):
+    load(INSURANCE)
+    monkeypatch.setenv("EMBEDDINGS_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    reset_config()
+    search("车险续保")
+    now = timezone.now()
+    window = {
+        "tenant": tenant_a,
+        "since": now - timedelta(hours=1),
+        "until": now + timedelta(hours=1),
+    }
+    assert get_metric("knowledge.semantic_fallbacks").measure(**window) == 1.0
+    assert get_metric("knowledge.embedding_failures").measure(**window) == 1.0
