@@ -51,22 +51,26 @@ def write_vectors(tenant, model: str) -> float:
     from django.db import connection
 
     from knowledge.models import KnowledgeEntry
+    from knowledge.vectors.pgvector import has_pgvector_column
 
     started = time.perf_counter()
     ids = list(KnowledgeEntry.all_tenants.filter(tenant=tenant).values_list("id", flat=True))
     rng = np.random.default_rng(7)
     matrix = rng.standard_normal((len(ids), DIMENSIONS)).astype("<f4")
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    pgvector = has_pgvector_column()
     buffer = io.StringIO()
     for entry_id, row in zip(ids, matrix, strict=True):
         data = "\\\\x" + row.tobytes().hex()
-        buffer.write(f"{tenant.pk}\t{entry_id}\tq\t-\t{model}\t{DIMENSIONS}\t{data}\t2026-12-01\n")
+        line = f"{tenant.pk}\t{entry_id}\tq\t-\t{model}\t{DIMENSIONS}\t{data}\t2026-12-01"
+        if pgvector:  # the column the HNSW index is built on, in pgvector's text form
+            line += "\t[" + ",".join(f"{v:.6g}" for v in row) + "]"
+        buffer.write(line + "\n")
+    columns = "tenant_id, entry_id, text_key, text_hash, model, dimensions, vector, updated_at"
+    columns += ", embedding" if pgvector else ""
     with (
         connection.cursor() as cursor,
-        cursor.cursor.copy(
-            "COPY knowledge_entryvector (tenant_id, entry_id, text_key, text_hash, model, "
-            "dimensions, vector, updated_at) FROM STDIN"
-        ) as copy,
+        cursor.cursor.copy(f"COPY knowledge_entryvector ({columns}) FROM STDIN") as copy,
     ):
         copy.write(buffer.getvalue())
     return time.perf_counter() - started

@@ -63,6 +63,7 @@ def _wanted_texts() -> Iterator[Wanted]:
 class EmbeddingRun:
     embedded: int = 0
     deleted: int = 0
+    backfilled: int = 0
     seconds: float = 0.0
 
 
@@ -76,6 +77,7 @@ def tenant_embed(*, batch_size: int | None = None) -> EmbeddingRun:
         return run
     started = time.perf_counter()
     signature = settings.signature
+    run.backfilled = vector_index().backfill(tenant.pk)
     current = {
         (entry_id, key): (digest, model)
         for entry_id, key, digest, model in EntryVector.objects.values_list(
@@ -94,7 +96,7 @@ def tenant_embed(*, batch_size: int | None = None) -> EmbeddingRun:
         _store(batch, vectors, signature, settings.dimensions)
         run.embedded += len(batch)
         _progress(tenant.pk, done=run.embedded, total=len(todo))
-    if run.embedded or run.deleted:
+    if run.embedded or run.deleted or run.backfilled:
         with transaction.atomic():
             knowledge_changed(tenant.pk)
     run.seconds = time.perf_counter() - started

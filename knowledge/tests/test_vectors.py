@@ -2,6 +2,7 @@
 pgvector where the database has the extension)."""
 
 import numpy as np
+from django.db import connection
 
 from helpdesk.tenancy import tenant_scope
 from knowledge import services
@@ -54,3 +55,21 @@ def test_inactive_entries_and_other_models_are_not_found(
         assert vector_index().nearest(query, limit=3) == {}
         other = VectorQuery(tenant_a.pk, "another-model:384", 384, query.vector)
         assert vector_index().nearest(other, limit=3) == {}
+
+
+def test_vectors_written_without_the_index_are_indexed_by_the_next_run(
+    vector_backend, stub_embeddings, tenant_a
+):
+    with tenant_scope(tenant_a):
+        entry = services.entry_create(question="车险可以退保吗", answer="可以。")
+        tenant_embed()
+        if vector_backend == "pgvector":
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE knowledge_entryvector SET embedding = NULL")
+            assert vector_index().nearest(query_for(tenant_a, "车险可以退保吗"), limit=3) == {}
+        run = tenant_embed()
+        assert run.embedded == 0
+        assert run.backfilled == (1 if vector_backend == "pgvector" else 0)
+        assert list(vector_index().nearest(query_for(tenant_a, "车险可以退保吗"), limit=3)) == [
+            entry.pk
+        ]

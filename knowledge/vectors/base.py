@@ -30,6 +30,10 @@ class VectorQuery:
 class VectorIndex(Protocol):
     name: str
 
+    def backfill(self, tenant_id: int) -> int:
+        """Index the tenant's stored vectors that the index lacks; returns how many."""
+        ...
+
     def replacing(self, ids: Sequence[int]) -> None:
         """The vectors of these rows are about to be replaced."""
         ...

@@ -37,6 +37,10 @@ class InProcessIndex:
         self._lock = threading.Lock()
         self._matrices: OrderedDict[tuple[int, str, int], _Matrix] = OrderedDict()
 
+    def backfill(self, tenant_id: int) -> int:
+        """Nothing to do: the bytes are the index."""
+        return 0
+
     def replacing(self, ids: Sequence[int]) -> None:
         """Nothing to do: the bytes are the index."""
 

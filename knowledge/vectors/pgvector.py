@@ -41,6 +41,22 @@ class PgVectorIndex:
                     f"UPDATE {TABLE} SET embedding = NULL WHERE id = ANY(%s)", [list(ids)]
                 )
 
+    def backfill(self, tenant_id: int) -> int:
+        """Fill the column of the tenant's rows that have none (written before the extension
+        existed); returns how many."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, vector, dimensions FROM {TABLE} "
+                "WHERE tenant_id = %s AND embedding IS NULL",
+                [tenant_id],
+            )
+            rows = [
+                EntryVector(id=pk, vector=bytes(data), dimensions=dimensions)
+                for pk, data, dimensions in cursor.fetchall()
+            ]
+        self.stored(rows)
+        return len(rows)
+
     def stored(self, rows: Sequence[EntryVector]) -> None:
         if not rows:
             return
