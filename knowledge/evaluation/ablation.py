@@ -18,6 +18,7 @@ from knowledge.evaluation.run import Report, evaluate, load_into_active_tenant
 from knowledge.generation import new_generation
 from knowledge.search import search
 from knowledge.search_mode import LEXICAL_ONLY, SearchMode
+from knowledge.vocabulary import forget_vocabulary_version
 from knowledge.semantic import breaker_open, reset_breaker
 
 
@@ -66,6 +67,8 @@ def evaluation_tenant(dataset: dict, step: Step) -> Iterator[dict[str, int]]:
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(name="evaluation", slug="knowledge-evaluation")
+            # SQLite reuses the id of a rolled-back tenant: forget what the cache holds for it.
+            forget_vocabulary_version(tenant.pk)
             with tenant_scope(tenant):
                 ids = load_into_active_tenant(
                     dataset,
