@@ -18,8 +18,8 @@ from knowledge.evaluation.run import Report, evaluate, load_into_active_tenant
 from knowledge.generation import new_generation
 from knowledge.search import search
 from knowledge.search_mode import LEXICAL_ONLY, SearchMode
-from knowledge.vocabulary import forget_vocabulary_version
 from knowledge.semantic import breaker_open, reset_breaker
+from knowledge.vocabulary import forget_vocabulary_version
 
 
 @dataclass(frozen=True)
