@@ -38,7 +38,8 @@ def query_length(query: str) -> float:
 def candidate_features(
     lexical: Mapping[int, float], cosines: Mapping[int, float] | None, query: str
 ) -> dict[int, dict[str, float]]:
-    """Features of every candidate (entry id): lexical-only when `cosines` is None."""
+    """Features of every candidate (entry id): lexical-only when `cosines` is None or has
+    no similarity for it (an entry not embedded yet)."""
     ids = set(lexical) | set(cosines or {})
     best_lexical = max(lexical.values(), default=0.0)
     length = query_length(query)
@@ -51,8 +52,8 @@ def candidate_features(
             "lexical_gap": best_lexical - lex,
             "long_x_lexical": length * lex,
         }
-        if cosines is not None:
-            cos = cosines.get(entry_id, 0.0)
+        if cosines is not None and entry_id in cosines:
+            cos = cosines[entry_id]
             row |= {
                 "cosine": cos,
                 "lexical_x_cosine": lex * cos,
@@ -75,9 +76,10 @@ def probability(features: Mapping[str, float], weights: Mapping[str, float]) -> 
 def fused_scores(
     lexical: Mapping[int, float], cosines: Mapping[int, float] | None, query: str
 ) -> dict[int, float]:
-    """P(answers) of every candidate; `cosines` None means no semantic layer this time."""
-    weights = get_config().get("knowledge.fusion")["hybrid" if cosines is not None else "lexical"]
+    """P(answers) of every candidate; `cosines` None means no semantic layer this time. A
+    candidate without a similarity (not embedded yet) gets the lexical-only model's score."""
+    weights = get_config().get("knowledge.fusion")
     return {
-        entry_id: probability(row, weights)
+        entry_id: probability(row, weights["hybrid" if "cosine" in row else "lexical"])
         for entry_id, row in candidate_features(lexical, cosines, query).items()
     }

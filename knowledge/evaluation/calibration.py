@@ -48,7 +48,7 @@ def fit(
     rows: list[dict[str, float]], labels: list[int], names: tuple[str, ...]
 ) -> dict[str, float]:
     """L2-regularised logistic regression by Newton's method; returns {"bias", feature: w}."""
-    x = np.array([[1.0, *(row[name] for name in names)] for row in rows])
+    x = np.array([[1.0, *(row.get(name, 0.0) for name in names)] for row in rows])
     y = np.array(labels, dtype=float)
     w = np.zeros(x.shape[1])
     penalty = np.eye(x.shape[1]) * L2

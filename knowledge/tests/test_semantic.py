@@ -93,3 +93,12 @@ def test_fallbacks_are_an_alert_metric(stub_embeddings, scope_a, tenant_a, monke
     }
     assert get_metric("knowledge.semantic_fallbacks").measure(**window) == 1.0
     assert get_metric("knowledge.embedding_failures").measure(**window) == 1.0
+
+
+def test_an_entry_not_embedded_yet_scores_like_lexical_search(stub_embeddings, scope_a):
+    load(CHARGING)
+    fresh = services.entry_create(question=INSURANCE[0], answer=INSURANCE[1], verified=True)
+    hybrid = search("车险到期如何续保")
+    lexical = search("车险到期如何续保", mode=LEXICAL_ONLY)
+    assert hybrid[0].entry == lexical[0].entry == fresh
+    assert hybrid[0].score == lexical[0].score >= 0.35
