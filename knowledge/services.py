@@ -163,6 +163,7 @@ def entries_unverify(*, entry_ids: Sequence[int], actor) -> int:
 def entries_deactivate(*, entry_ids: Sequence[int], actor=None) -> int:
     ids = _check_ids(entry_ids)
     knowledge_changed(current_tenant().pk)
+    schedule_embedding(current_tenant().pk)  # their vectors are deleted
     return KnowledgeEntry.objects.filter(pk__in=ids, is_active=True).update(
         is_active=False, updated_by=actor, updated_at=_now()
     )

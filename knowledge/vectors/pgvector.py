@@ -4,7 +4,9 @@ The `embedding vector` column exists only where migration 0002 could create the
 extension. Vectors are cast to `vector(<dimensions>)` so that the partial HNSW index of
 that dimension count (`knowledge_vector_hnsw_<n>`, created when first needed) serves the
 query; the tenant filter runs on the index's candidates with pgvector's iterative scan, so
-a small tenant in a large table still gets `limit` results.
+a small tenant in a large table still gets `limit` results. Vectors of deactivated
+entries are deleted by the next embedding run (scheduled by the deactivation); until then
+the search drops them when it reads the entries.
 """
 
 from __future__ import annotations
@@ -74,8 +76,6 @@ class PgVectorIndex:
             SELECT entry_id, 1 - (embedding::vector({n}) <=> %s::vector({n})) AS similarity
             FROM {TABLE}
             WHERE tenant_id = %s AND model = %s AND dimensions = {n} AND embedding IS NOT NULL
-              AND entry_id IN (SELECT id FROM knowledge_knowledgeentry
-                               WHERE tenant_id = %s AND is_active)
             ORDER BY embedding::vector({n}) <=> %s::vector({n})
             LIMIT %s
         """
@@ -87,9 +87,7 @@ class PgVectorIndex:
                 "set_config('hnsw.ef_search', %s, true)",
                 [str(max(EF_SEARCH, limit * 4))],
             )
-            cursor.execute(
-                sql, [vector, query.tenant_id, query.model, query.tenant_id, vector, limit * 4]
-            )
+            cursor.execute(sql, [vector, query.tenant_id, query.model, vector, limit * 4])
             for entry_id, similarity in cursor.fetchall():
                 if entry_id not in best:
                     best[entry_id] = float(similarity)
