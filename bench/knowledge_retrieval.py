@@ -68,11 +68,19 @@ def write_vectors(tenant, model: str) -> float:
         buffer.write(line + "\n")
     columns = "tenant_id, entry_id, text_key, text_hash, model, dimensions, vector, updated_at"
     columns += ", embedding" if pgvector else ""
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY knowledge_entryvector ({columns}) FROM STDIN") as copy,
-    ):
-        copy.write(buffer.getvalue())
+    with connection.cursor() as cursor:
+        if pgvector:  # building the HNSW index once beats 100,000 inserts into it
+            cursor.execute("DROP INDEX knowledge_vector_hnsw_384")
+        with cursor.cursor.copy(f"COPY knowledge_entryvector ({columns}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+        if pgvector:
+            index_started = time.perf_counter()
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+            cursor.execute(
+                "CREATE INDEX knowledge_vector_hnsw_384 ON knowledge_entryvector "
+                "USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE dimensions = 384"
+            )
+            print(f"HNSW index build: {time.perf_counter() - index_started:.1f} s")
     return time.perf_counter() - started
 
 
