@@ -124,7 +124,7 @@ def test_proposals_api_with_two_tenants(client_a, client_b, tenant_a, tenant_b, 
         assert list(entry.similar_questions.values_list("text", flat=True)) == ["广告通知太多了"]
 
 
-def test_admin_edits_similar_questions_and_approves_proposals(client, admin_a, tenant_a):
+def test_admin_edits_similar_questions_and_approves_proposals(client, admin_a, admin_b, tenant_a):
     client.force_login(admin_a)
     with tenant_scope(tenant_a):
         entry = services.entry_create(question="如何修改收货地址？", answer="在收货地址页。")
@@ -157,3 +157,10 @@ def test_admin_edits_similar_questions_and_approves_proposals(client, admin_a, t
             "寄东西的地址写错了",
         ]
     assert client.get("/admin/knowledge/wordingproposal/").status_code == 200
+    client.force_login(admin_b)
+    page = client.get("/admin/knowledge/wordingproposal/")
+    assert page.status_code == 200 and "寄东西的地址写错了" not in page.content.decode()
+    assert client.get(f"/admin/knowledge/wordingproposal/{proposal.pk}/change/").status_code in (
+        302,
+        404,
+    )
