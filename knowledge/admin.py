@@ -9,23 +9,55 @@ from django.db.models import Case, IntegerField, When
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from helpdesk.admin import TenantScopedAdmin, ids_in_their_scope
+from helpdesk.admin import TenantScopedAdmin, ids_in_their_scope, rows_in_their_scope
 from helpdesk.tenancy import current_tenant, current_tenant_or_none
 from knowledge import entries, importing, services
-from knowledge.models import CustomWord, ImportJob, KnowledgeEntry, SynonymGroup
+from knowledge.models import (
+    SIMILAR_MAX,
+    CustomWord,
+    ImportJob,
+    KnowledgeEntry,
+    SynonymGroup,
+    WordingProposal,
+)
+from knowledge.proposals import proposal_approve, proposal_reject
 from knowledge.search import search
+from knowledge.similar_questions import MAX_PER_ENTRY, clean_similar_text
 from knowledge.tasks import run_import
 
 # A draft entry handed to the add form through the session (the reports dashboard writes
 # one from a question the assistant could not answer); the add form takes it with ?draft=1.
 DRAFT_SESSION_KEY = "knowledge_entry_draft"
 DRAFT_FIELDS = ("question", "answer", "category")
+MODEL_FIELDS = tuple(name for name in services.EDITABLE_FIELDS if name != "similar_questions")
 
 
 class KnowledgeEntryForm(forms.ModelForm):
+    similar_questions = forms.CharField(
+        label=_("similar questions"),
+        help_text=_("Other wordings of the question (相似问法), one per line; searched like it."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=MAX_PER_ENTRY * (SIMILAR_MAX + 1),
+    )
+
     class Meta:
         model = KnowledgeEntry
-        fields = services.EDITABLE_FIELDS
+        fields = MODEL_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["similar_questions"] = "\n".join(
+                self.instance.similar_questions.values_list("text", flat=True)
+            )
+
+    def clean_similar_questions(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["similar_questions"].splitlines()]
+        try:
+            return [clean_similar_text(line) for line in lines if line]
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
 
     def clean(self):
         data = super().clean()
@@ -61,7 +93,7 @@ class KnowledgeEntryAdmin(TenantScopedAdmin):
         "last_used_at",
     )
     # save_model reads every editable field from the form, so the form shows all of them.
-    fields = (*services.EDITABLE_FIELDS, *readonly_fields)
+    fields = (*MODEL_FIELDS, "similar_questions", *readonly_fields)
     actions = ("verify_selected", "unverify_selected", "deactivate_selected")
 
     def get_changeform_initial_data(self, request):
@@ -83,6 +115,7 @@ class KnowledgeEntryAdmin(TenantScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}
+        data["similar_questions"] = data["similar_questions"] or []
         data["tags"] = data["tags"] or []
         if change:
             saved = services.entry_update(entry=obj, actor=request.user, **data)
@@ -137,7 +170,8 @@ class VocabularyAdmin(TenantScopedAdmin):
 
 @admin.register(CustomWord)
 class CustomWordAdmin(VocabularyAdmin):
-    list_display = ("word", "updated_at")
+    list_display = ("word", "shipped", "updated_at")
+    list_filter = ("shipped",)
     search_fields = ("word",)
 
 
@@ -172,7 +206,8 @@ class SynonymGroupForm(forms.ModelForm):
 @admin.register(SynonymGroup)
 class SynonymGroupAdmin(VocabularyAdmin):
     form = SynonymGroupForm
-    list_display = ("__str__", "updated_at")
+    list_display = ("__str__", "shipped", "updated_at")
+    list_filter = ("shipped",)
 
 
 class ImportUploadForm(forms.ModelForm):
@@ -251,3 +286,48 @@ class ImportJobAdmin(TenantScopedAdmin):
         )
         run_import.enqueue(tenant_id=current_tenant().pk, job_id=job.pk)
         obj.pk = job.pk
+
+
+@admin.register(WordingProposal)
+class WordingProposalAdmin(TenantScopedAdmin):
+    """Customer wordings to approve as similar questions (one click: the actions)."""
+
+    list_display = ("text", "entry", "reason", "status", "created_at")
+    list_filter = ("status", "reason")
+    list_select_related = ("entry",)
+    search_fields = ("text",)
+    readonly_fields = (
+        "entry",
+        "text",
+        "reason",
+        "status",
+        "message",
+        "proposed_by",
+        "decided_by",
+        "decided_at",
+    )
+    actions = ("approve_selected", "reject_selected")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def _decide(self, request, queryset, decide) -> int:
+        count = 0
+        for proposal in rows_in_their_scope(queryset.filter(status=WordingProposal.Status.PENDING)):
+            decide(proposal=proposal, actor=request.user)
+            count += 1
+        return count
+
+    @admin.action(description=_("Approve as similar questions"), permissions=["change"])
+    def approve_selected(self, request, queryset):
+        count = self._decide(request, queryset, proposal_approve)
+        self.message_user(
+            request, ngettext("%d wording approved.", "%d wordings approved.", count) % count
+        )
+
+    @admin.action(description=_("Reject selected proposals"), permissions=["change"])
+    def reject_selected(self, request, queryset):
+        count = self._decide(request, queryset, proposal_reject)
+        self.message_user(
+            request, ngettext("%d proposal rejected.", "%d proposals rejected.", count) % count
+        )

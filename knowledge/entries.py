@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from helpdesk.tenancy import current_tenant
 from knowledge import text, vocabulary
-from knowledge.models import ANSWER_MAX, QUESTION_MAX, KnowledgeEntry
-from knowledge.search_cache import knowledge_changed
+from knowledge.generation import knowledge_changed
+from knowledge.models import ANSWER_MAX, QUESTION_MAX, KnowledgeEntry, SimilarQuestion
 from knowledge.vocabulary import forget_vocabulary_version
 
 MAX_TAGS = 20
@@ -72,10 +72,26 @@ def clean_category(category: str | None) -> str:
     return category
 
 
-def index_fields(entry: KnowledgeEntry, segmenter: text.Segmenter | None = None) -> None:
-    """Fill the segmented columns and the content hash from question and answer."""
+def index_fields(
+    entry: KnowledgeEntry,
+    segmenter: text.Segmenter | None = None,
+    similar: Sequence[str] | None = None,
+) -> None:
+    """Fill the segmented columns and the content hash from question and answer.
+
+    The similar questions (read from the database unless given) are indexed with the
+    question, one per line, so they are searched like it (`knowledge.lexical`).
+    """
     segmenter = segmenter or vocabulary.segmenter_for(current_tenant().pk)
-    entry.question_tokens = " ".join(segmenter.segment(entry.question))
+    if similar is None:
+        similar = (
+            list(SimilarQuestion.objects.filter(entry_id=entry.pk).values_list("text", flat=True))
+            if entry.pk
+            else []
+        )
+    entry.question_tokens = "\n".join(
+        " ".join(segmenter.segment(question)) for question in [entry.question, *similar]
+    )
     entry.answer_tokens = " ".join(segmenter.segment(entry.answer))
     entry.content_hash = content_hash(entry.question, entry.answer)
 
@@ -126,12 +142,15 @@ def tenant_reindex(*, batch_size: int = 500) -> int:
     forget_vocabulary_version(tenant.pk)
     knowledge_changed(tenant.pk)
     segmenter = vocabulary.segmenter_for(tenant.pk)
+    similar: dict[int, list[str]] = {}
+    for entry_id, similar_text in SimilarQuestion.objects.values_list("entry_id", "text"):
+        similar.setdefault(entry_id, []).append(similar_text)
     count = 0
     batch: list[KnowledgeEntry] = []
     for entry in KnowledgeEntry.objects.only("id", "tenant_id", "question", "answer").iterator(
         chunk_size=batch_size
     ):
-        index_fields(entry, segmenter)
+        index_fields(entry, segmenter, similar.get(entry.pk, []))
         batch.append(entry)
         if len(batch) >= batch_size:
             count += len(batch)

@@ -27,9 +27,9 @@ from helpdesk.spreadsheets import spreadsheet_response
 from helpdesk.tenancy import current_tenant
 from knowledge import vocabulary
 from knowledge.entries import build_entry
+from knowledge.generation import knowledge_changed
 from knowledge.import_jobs import MAX_DECLARED_ROWS, check_archive
 from knowledge.models import QUESTION_MAX, ImportJob, KnowledgeEntry
-from knowledge.search_cache import knowledge_changed
 
 QA_EXTENSIONS = {".csv", ".xlsx"}
 DOCUMENT_EXTENSIONS = {".txt", ".md", ".markdown", ".docx", ".pdf"}

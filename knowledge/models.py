@@ -17,6 +17,7 @@ from helpdesk.tenancy import TenantManager, TenantOwnedModel, TenantQuerySet
 FTS_TABLE = "knowledge_entry_fts"
 QUESTION_MAX = 1000
 ANSWER_MAX = 20000
+SIMILAR_MAX = 500
 
 
 class KnowledgeEntryQuerySet(TenantQuerySet):
@@ -107,6 +108,9 @@ class CustomWord(TenantOwnedModel):
     """A word the segmenter must keep whole (OTA, 数字钥匙, 远程控制)."""
 
     word = models.CharField(_("word"), max_length=48)
+    shipped = models.BooleanField(
+        _("from the shipped lexicon"), default=False, help_text=_("Editable like any other.")
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta(TenantOwnedModel.Meta):
@@ -125,6 +129,9 @@ class SynonymGroup(TenantOwnedModel):
     """Terms that mean the same; the first is the canonical one."""
 
     terms = models.JSONField(_("terms"), default=list)
+    shipped = models.BooleanField(
+        _("from the shipped lexicon"), default=False, help_text=_("Editable like any other.")
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta(TenantOwnedModel.Meta):
@@ -184,3 +191,144 @@ class ImportJob(TenantOwnedModel):
         if self.status in (self.Status.DONE, self.Status.FAILED):
             return 100
         return int(self.processed * 100 / self.total) if self.total else 0
+
+
+class SimilarQuestion(TenantOwnedModel):
+    """Another wording of an entry's question (相似问法), searched like the question."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Added by staff")
+        PROPOSAL = "proposal", _("Approved customer wording")
+        IMPORT = "import", _("Import")
+
+    entry = models.ForeignKey(
+        KnowledgeEntry,
+        on_delete=models.CASCADE,
+        related_name="similar_questions",
+        verbose_name=_("knowledge entry"),
+    )
+    text = models.CharField(_("similar question"), max_length=SIMILAR_MAX)
+    source = models.CharField(
+        _("source"), max_length=16, choices=Source.choices, default=Source.MANUAL
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("added by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        verbose_name = _("similar question")
+        verbose_name_plural = _("similar questions")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "text"], name="knowledge_similar_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class EntryVector(TenantOwnedModel):
+    """The embedding of an entry's question or of one of its similar questions.
+
+    `vector` holds float32 little-endian bytes, readable everywhere (the in-process
+    search of SQLite and of PostgreSQL without pgvector). Where the pgvector extension
+    exists, migration 0002 adds an `embedding vector` column with an HNSW index, filled
+    from the same values (`knowledge.vectors.pgvector`).
+    """
+
+    QUESTION = "q"
+
+    entry = models.ForeignKey(
+        KnowledgeEntry, on_delete=models.CASCADE, related_name="vectors", verbose_name=_("entry")
+    )
+    # "q" for the question, "s<id>" for a similar question.
+    text_key = models.CharField(_("text"), max_length=24)
+    text_hash = models.CharField(_("text hash"), max_length=64)
+    model = models.CharField(_("embedding model"), max_length=120)
+    dimensions = models.PositiveSmallIntegerField(_("dimensions"))
+    vector = models.BinaryField(_("vector"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        verbose_name = _("entry vector")
+        verbose_name_plural = _("entry vectors")
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "text_key"], name="knowledge_vector_unique")
+        ]
+        indexes = [models.Index(fields=["tenant", "model"], name="knowledge_vector_model")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}:{self.text_key}"
+
+
+class WordingProposal(TenantOwnedModel):
+    """A customer's wording proposed as a similar question of the entry that answered it."""
+
+    class Reason(models.TextChoices):
+        HANDOFF_RESOLVED = "handoff_resolved", _("Staff resolved a hand-off with this entry")
+        ANSWER_CORRECTED = "answer_corrected", _("Staff picked this entry for a wrong answer")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    entry = models.ForeignKey(
+        KnowledgeEntry,
+        on_delete=models.CASCADE,
+        related_name="wording_proposals",
+        verbose_name=_("knowledge entry"),
+    )
+    text = models.CharField(_("customer wording"), max_length=SIMILAR_MAX)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    message = models.ForeignKey(
+        "dialogue.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer message"),
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        verbose_name = _("wording proposal")
+        verbose_name_plural = _("wording proposals")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "text"],
+                condition=models.Q(status="pending"),
+                name="knowledge_proposal_pending_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "status"], name="knowledge_proposal_status")]
+
+    def __str__(self) -> str:
+        return self.text[:80]

@@ -18,31 +18,17 @@ result lives anyway; 0 turns the cache off.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from helpdesk.config import get_config
 from helpdesk.tenancy import current_tenant
+from knowledge.generation import generation_key, knowledge_changed, new_generation
 from knowledge.models import KnowledgeEntry
 from knowledge.search import SearchHit, search
 from knowledge.vocabulary import vocabulary_version, vocabulary_version_key
-
-_GENERATION_KEY = "knowledge:search-generation:{tenant_id}"
-
-
-def knowledge_changed(tenant_id: int) -> None:
-    """Forget the tenant's cached results when the current transaction commits."""
-    transaction.on_commit(lambda: _new_generation(tenant_id))
-
-
-def _new_generation(tenant_id: int) -> str:
-    generation = uuid.uuid4().hex
-    cache.set(_GENERATION_KEY.format(tenant_id=tenant_id), generation, timeout=None)
-    return generation
 
 
 def _result_key(tenant_id: int, query: str, limit: int) -> str:
@@ -58,7 +44,7 @@ def lookup_keys(tenant_id: int, query: str, *, limit: int) -> list[str] | None:
     if get_config().get("knowledge.search_cache_seconds") <= 0 or not isinstance(query, str):
         return None
     return [
-        _GENERATION_KEY.format(tenant_id=tenant_id),
+        generation_key(tenant_id),
         vocabulary_version_key(tenant_id),
         _result_key(tenant_id, query, limit),
     ]
@@ -89,7 +75,7 @@ def cached_search(query: str, *, limit: int) -> list[SearchHit]:
         hits = _hits(cached)
         if hits is not None:
             return hits
-    generation = generation or _new_generation(tenant_id)
+    generation = generation or new_generation(tenant_id)
     vocabulary = vocabulary or vocabulary_version(tenant_id)
     hits = search(query, limit=limit)
     result = [(hit.entry.pk, hit.score, hit.snippet) for hit in hits]

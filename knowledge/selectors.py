@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from knowledge.models import KnowledgeEntry
+from helpdesk.tenancy import current_tenant
+from knowledge.embedding import embedding_progress
+from knowledge.models import EntryVector, KnowledgeEntry, SimilarQuestion
+from llm.embeddings import EmbeddingSettings
 
 TOP_USED = 10
 
@@ -60,4 +63,22 @@ def knowledge_stats() -> dict:
         "never_used": totals["never_used"],
         "by_category": by_category,
         "most_used": most_used,
+        "embedding": embedding_status(),
+    }
+
+
+def embedding_status() -> dict:
+    """How much of the active tenant's text has a vector of the configured model."""
+    settings = EmbeddingSettings.load()
+    texts = (
+        KnowledgeEntry.objects.filter(is_active=True).count()
+        + SimilarQuestion.objects.filter(entry__is_active=True).count()
+    )
+    current = EntryVector.objects.filter(model=settings.signature, entry__is_active=True).count()
+    return {
+        "configured": settings.configured,
+        "model": settings.model if settings.configured else "",
+        "texts": texts,
+        "embedded": min(current, texts),
+        "last_run": embedding_progress(current_tenant().pk),
     }

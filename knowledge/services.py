@@ -21,17 +21,19 @@ from helpdesk.config import get_config
 from helpdesk.tenancy import current_tenant
 from knowledge import text, vocabulary
 from knowledge.entries import build_entry, clean_category, clean_tags, clean_text, index_fields
+from knowledge.generation import knowledge_changed
+from knowledge.lexicon import shipped_vocabulary
 from knowledge.models import QUESTION_MAX, CustomWord, KnowledgeEntry, SynonymGroup
 from knowledge.search import search
-from knowledge.search_cache import knowledge_changed
-from knowledge.tasks import reindex_tenant
+from knowledge.similar_questions import similar_questions_add, similar_questions_replace
+from knowledge.tasks import reindex_tenant, schedule_embedding
 from knowledge.vocabulary import forget_vocabulary_version
 from workorders.models import WorkOrder
 
 MAX_BULK_IDS = 500
 MAX_SYNONYM_TERMS = 30
 
-EDITABLE_FIELDS = ("question", "answer", "category", "tags", "is_active")
+EDITABLE_FIELDS = ("question", "answer", "category", "tags", "is_active", "similar_questions")
 
 
 @transaction.atomic
@@ -45,6 +47,7 @@ def entry_create(
     actor=None,
     verified: bool = False,
     work_order=None,
+    similar_questions: Sequence[str] = (),
 ) -> KnowledgeEntry:
     entry = build_entry(
         question=question,
@@ -57,6 +60,9 @@ def entry_create(
         work_order=work_order,
     )
     entry.save()
+    if similar_questions:
+        similar_questions_add(entry=entry, texts=similar_questions, actor=actor)
+    schedule_embedding(entry.tenant_id)
     return entry
 
 
@@ -87,6 +93,10 @@ def entry_update(*, entry: KnowledgeEntry, actor=None, **changes: Any) -> Knowle
         entry.verified, entry.verified_by, entry.verified_at = False, None, None
     entry.updated_by = actor
     entry.save()
+    if "similar_questions" in changes:
+        similar_questions_replace(entry=entry, texts=changes["similar_questions"], actor=actor)
+    if text_changed or "is_active" in changes:
+        schedule_embedding(entry.tenant_id)
     return entry
 
 
@@ -154,6 +164,7 @@ def entries_unverify(*, entry_ids: Sequence[int], actor) -> int:
 def entries_deactivate(*, entry_ids: Sequence[int], actor=None) -> int:
     ids = _check_ids(entry_ids)
     knowledge_changed(current_tenant().pk)
+    schedule_embedding(current_tenant().pk)  # their vectors are deleted
     return KnowledgeEntry.objects.filter(pk__in=ids, is_active=True).update(
         is_active=False, updated_by=actor, updated_at=_now()
     )
@@ -239,11 +250,9 @@ def vocabulary_changed() -> None:
     transaction.on_commit(lambda: reindex_tenant.enqueue(tenant_id=tenant.pk))
 
 
-@transaction.atomic
-def vocabulary_replace(
-    *, words: Iterable[str], synonyms: Iterable[Sequence[str]]
-) -> tuple[int, int]:
-    """Replace the tenant's dictionary and synonym groups; re-indexes in the background."""
+def _clean_vocabulary(
+    words: Iterable[str], synonyms: Iterable[Sequence[str]]
+) -> tuple[list[str], list[list[str]]]:
     clean_words = []
     for word in words:
         word = str(word).strip()
@@ -261,9 +270,47 @@ def vocabulary_replace(
                 {"synonyms": _("A synonym group has 2 to %(n)d terms.") % {"n": MAX_SYNONYM_TERMS}}
             )
         clean_groups.append(terms)
+    return clean_words, clean_groups
+
+
+@transaction.atomic
+def vocabulary_replace(
+    *, words: Iterable[str], synonyms: Iterable[Sequence[str]]
+) -> tuple[int, int]:
+    """Replace the tenant's dictionary and synonym groups; re-indexes in the background."""
+    clean_words, clean_groups = _clean_vocabulary(words, synonyms)
     CustomWord.objects.all().delete()
     SynonymGroup.objects.all().delete()
     CustomWord.objects.bulk_create(CustomWord(word=w) for w in clean_words)
     SynonymGroup.objects.bulk_create(SynonymGroup(terms=t) for t in clean_groups)
     vocabulary_changed()
     return len(clean_words), len(clean_groups)
+
+
+@transaction.atomic
+def vocabulary_add(
+    *, words: Iterable[str], synonyms: Iterable[Sequence[str]], shipped: bool = False
+) -> tuple[int, int]:
+    """Add words and groups the tenant does not have yet (a group is skipped when its first
+    term is already in one of the tenant's groups); re-indexes in the background when
+    anything was added. Returns (words added, groups added)."""
+    clean_words, clean_groups = _clean_vocabulary(words, synonyms)
+    have_words = {text.normalise(w) for w in CustomWord.objects.values_list("word", flat=True)}
+    have_terms = {
+        text.normalise(str(term))
+        for terms in SynonymGroup.objects.values_list("terms", flat=True)
+        for term in terms
+    }
+    new_words = [w for w in clean_words if text.normalise(w) not in have_words]
+    new_groups = [g for g in clean_groups if text.normalise(g[0]) not in have_terms]
+    CustomWord.objects.bulk_create(CustomWord(word=w, shipped=shipped) for w in new_words)
+    SynonymGroup.objects.bulk_create(SynonymGroup(terms=g, shipped=shipped) for g in new_groups)
+    if new_words or new_groups:
+        vocabulary_changed()
+    return len(new_words), len(new_groups)
+
+
+def vocabulary_seed_shipped(*, tenant=None) -> tuple[int, int]:
+    """Give the active tenant the shipped lexicon (a tenant initialiser; safe to repeat)."""
+    words, groups = shipped_vocabulary()
+    return vocabulary_add(words=words, synonyms=groups, shipped=True)

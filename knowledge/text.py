@@ -43,6 +43,10 @@ _WORD_RE = re.compile(r"[^\W_]+")
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 
 
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")[:MAX_INPUT_CHARS].lower()
 
@@ -108,6 +112,15 @@ class Segmenter:
                 if len(word) <= MAX_TOKEN_CHARS:
                     tokens.append(word)
         return tokens
+
+    def canonical(self, token: str) -> str:
+        """The index form of a token under this vocabulary's synonym groups."""
+        form = _index_form(token)
+        return self._canonical.get(form, form)
+
+    def maps(self, token: str) -> bool:
+        """Whether this vocabulary's synonym groups know the (index-form) token."""
+        return token in self._canonical
 
     def segment(self, text: str) -> list[str]:
         """Index tokens of `text`: segmented, synonyms mapped, stopwords removed."""

@@ -20,6 +20,7 @@ from llmstub.answers import (
     parse_body,
     usage_chunk_json,
 )
+from llmstub.embeddings import embeddings_json
 from llmstub.http import (
     SSE_HEADERS,
     Request,
@@ -200,6 +201,12 @@ class StubLLMServer:
             self._authorize(request)
             await self._chat_completion(request, reader, writer)
             return
+        if key == ("POST", "/v1/embeddings"):
+            self._authorize(request)
+            self.state.count("embedding_requests")
+            answer = embeddings_json(parse_body(request.body), self.state.config.model)
+            writer.write(json_response(200, answer, request.keep_alive))
+            return
         data = self._simple_route(key, request)
         writer.write(json_response(200, data, request.keep_alive))
 
@@ -226,7 +233,7 @@ class StubLLMServer:
             case ("POST", "/_stub/reset"):
                 self.reset()
                 return {"status": "reset"}
-        known = ("/healthz", "/v1/models", "/v1/chat/completions")
+        known = ("/healthz", "/v1/models", "/v1/chat/completions", "/v1/embeddings")
         if key[1] in known or key[1].startswith("/_stub/"):
             raise HttpError(405, f"{key[0]} is not allowed on {key[1]}")
         raise HttpError(404, f"no route for {key[1]}")

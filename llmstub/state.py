@@ -131,6 +131,7 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     max_in_flight: int = 0
+    embedding_requests: int = 0
     faults: dict[str, int] = field(default_factory=dict)
 
 

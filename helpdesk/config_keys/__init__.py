@@ -4,6 +4,7 @@ from helpdesk.config_keys import (
     alerts,
     budget,
     dialogue,
+    embeddings,
     feishu,
     imports,
     knowledge,
@@ -24,4 +25,5 @@ ALL_KEYS = [
     *budget.KEYS,
     *reports.KEYS,
     *imports.KEYS,
+    *embeddings.KEYS,
 ]

@@ -1,4 +1,55 @@
-from helpdesk.config_schema import ConfigKey
+from typing import Any
+
+from helpdesk.config_schema import ConfigError, ConfigKey
+
+
+class FusionKey(ConfigKey):
+    """`knowledge.fusion`: {"hybrid": {feature: weight}, "lexical": {feature: weight}}."""
+
+    def coerce(self, value: Any) -> Any:
+        value = super().coerce(value)
+        for model, names in (("hybrid", HYBRID_NAMES), ("lexical", LEXICAL_NAMES)):
+            weights = value.get(model)
+            if not isinstance(weights, dict) or not set(weights) <= names | {"bias"}:
+                raise ConfigError(self.key, f"{model} must map {sorted(names)} and bias to weights")
+            if not all(
+                isinstance(w, int | float) and not isinstance(w, bool) for w in weights.values()
+            ):
+                raise ConfigError(self.key, f"{model}: weights must be numbers")
+        return value
+
+
+# The feature names of knowledge.fusion (kept here: the project package imports no app).
+HYBRID_NAMES = {
+    "lexical",
+    "cosine",
+    "lexical_x_cosine",
+    "lexical_gap",
+    "cosine_gap",
+    "long_x_lexical",
+    "long_x_cosine",
+}
+LEXICAL_NAMES = {"lexical", "lexical_gap", "long_x_lexical"}
+# Fitted on the development set (manage.py evaluate_knowledge --calibrate).
+FUSION_DEFAULT: dict[str, dict[str, float]] = {
+    "hybrid": {
+        "bias": -24.6792,
+        "lexical": -0.5603,
+        "cosine": 25.1831,
+        "lexical_x_cosine": 5.2009,
+        "lexical_gap": -9.5686,
+        "cosine_gap": -19.919,
+        "long_x_lexical": 1.8794,
+        "long_x_cosine": -0.3971,
+    },
+    "lexical": {
+        "bias": -5.2535,
+        "lexical": 8.6579,
+        "lexical_gap": -10.6487,
+        "long_x_lexical": 3.9336,
+    },
+}
+
 
 KEYS = [
     ConfigKey(
@@ -48,5 +99,40 @@ KEYS = [
         "How long a search result is reused for the same question (changes to the "
         "knowledge base take effect at once). 0: never.",
         min_value=0,
+    ),
+    ConfigKey(
+        "knowledge.semantic_enabled",
+        bool,
+        True,
+        "Search by meaning too: entries and queries are embedded through the endpoint of "
+        "the embeddings section, and both rankings are fused into one score.",
+    ),
+    ConfigKey(
+        "knowledge.general_synonyms_enabled",
+        bool,
+        True,
+        "Expand queries with a general Chinese synonym dictionary (Tongyici Cilin), weaker "
+        "than the tenant's own synonym groups.",
+    ),
+    ConfigKey(
+        "knowledge.rerank_enabled",
+        bool,
+        False,
+        "Let the LLM re-order the best candidates (costs one LLM call per search).",
+    ),
+    ConfigKey(
+        "knowledge.vector_backend",
+        str,
+        "auto",
+        "Where entry vectors are searched: pgvector (PostgreSQL with the extension), "
+        "in_process (numpy, any database) or auto (pgvector where it exists).",
+        choices=("auto", "pgvector", "in_process"),
+    ),
+    FusionKey(
+        "knowledge.fusion",
+        dict,
+        FUSION_DEFAULT,
+        "Weights of the calibrated score (a logistic model over lexical and semantic "
+        "features, fitted by manage.py evaluate_knowledge --calibrate).",
     ),
 ]

