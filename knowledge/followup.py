@@ -90,7 +90,7 @@ def contextual_query(question: str, recent_turns: Sequence[Turn], *, rewrite_wit
                 {"role": "system", "content": REWRITE_PROMPT},
                 {"role": "user", "content": f"{conversation}\nuser: {question}"},
             ],
-            purpose=Purpose.OTHER,
+            purpose=Purpose.QUERY_REWRITE,
             max_tokens=REWRITE_MAX_TOKENS,
             temperature=0.0,
         )

@@ -11,6 +11,7 @@ class Purpose(models.TextChoices):
     EXTRACTION = "extraction", _("extraction")
     KNOWLEDGE_DRAFT = "knowledge_draft", _("knowledge-entry draft")
     REPLY_DRAFT = "reply_draft", _("agent reply draft")
+    QUERY_REWRITE = "query_rewrite", _("follow-up question rewrite")
     OTHER = "other", _("other")
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from dialogue.models import Role, SessionStatus
 from dialogue.pipeline.errors import InvalidMessage
 from dialogue.pipeline.values import AnswerDraft, Route, SearchRequest, TurnSettings
+from knowledge.followup import FOLLOWUP_MAX_CHARS
 from knowledge.search import SearchHit
 from llm.calls import LLMResult
 
@@ -53,6 +54,11 @@ def search_request(content: str, settings: TurnSettings) -> SearchRequest | None
     if not settings.llm.configured:
         return SearchRequest(content, limit=1, verified_only=True)
     return SearchRequest(content, limit=settings.knowledge_top_k)
+
+
+def may_be_followup(content: str) -> bool:
+    """Short enough that it may lean on what was said before (knowledge.followup decides)."""
+    return len("".join(content.split())) <= FOLLOWUP_MAX_CHARS
 
 
 def route(

@@ -186,6 +186,9 @@ class NativeTurnStore:
             appended_turn.hits = hits
         return appended_turn
 
+    async def search(self, request: SearchRequest) -> list[SearchHit]:
+        return await self._orm.search(request)
+
     async def save_answer(self, turn: Turn, draft: AnswerDraft) -> tuple[Message, int]:
         answer = Message(
             tenant_id=turn.tenant.pk,

@@ -57,6 +57,9 @@ class OrmTurnStore:
     ) -> Appended | Duplicate:
         return await _in_thread(append)(incoming, content=content, settings=settings, search=search)
 
+    async def search(self, request: SearchRequest) -> list[SearchHit]:
+        return await _in_thread(hits_for)(request)
+
     async def save_answer(self, turn: Turn, draft: AnswerDraft) -> tuple[Message, int]:
         return await _in_thread(_save_answer)(turn, draft)
 

@@ -20,6 +20,7 @@ from dialogue.pipeline.values import (
     Turn,
     TurnSettings,
 )
+from knowledge.search import SearchHit
 from llm.recording import CallRecorder
 
 
@@ -47,6 +48,11 @@ class TurnStore(Protocol):
         SessionEnded, having written nothing; a channel message id seen before gives a
         Duplicate, also without writing.
         """
+        ...
+
+    async def search(self, request: SearchRequest) -> list[SearchHit]:
+        """The knowledge hits of a search the turn decided on after `append` (a follow-up
+        question searched with the conversation), in the active tenant's scope."""
         ...
 
     async def save_answer(self, turn: Turn, draft: AnswerDraft) -> tuple[Message, int]:

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from asgiref.sync import sync_to_async
 from django.utils.translation import gettext as _
@@ -38,11 +39,13 @@ from dialogue.pipeline.values import (
     IncomingMessage,
     Reply,
     Route,
+    SearchRequest,
     Turn,
     TurnSettings,
 )
 from helpdesk.db import releasing_connections
 from helpdesk.tenancy import tenant_scope
+from knowledge.followup import contextual_query
 from llm.budget import budget_exhausted, tenant_budget
 from llm.calls import LLMResult, StreamDelta
 from llm.choices import Purpose
@@ -78,11 +81,13 @@ async def prepare(
             case Route.HAND_OFF:
                 turn.reply = await _hand_off_on_request(turn, store)
             case Route.KNOWLEDGE_ONLY:
+                await _search_followup(turn, search, appended, store)
                 draft = decisions.knowledge_only_answer(
                     turn.hits, settings=settings, elapsed_ms=turn.elapsed_ms()
                 )
                 turn.reply = await settle(turn, draft, store)
             case Route.ANSWER:
+                await _search_followup(turn, search, appended, store)
                 turn.prompt = build_prompt(
                     tenant=turn.tenant,
                     settings=settings,
@@ -100,6 +105,22 @@ async def _budget_stops(tenant: Tenant) -> bool:
     if not (budget.hard_stop and budget.limited):
         return False
     return await sync_to_async(releasing_connections(budget_exhausted))()
+
+
+async def _search_followup(
+    turn: Turn, search: SearchRequest | None, appended: Appended, store: TurnStore
+) -> None:
+    """A short message that leans on the conversation ("那要多久？") is searched again
+    together with the customer's previous question (rewritten by the LLM into one
+    standalone question when there is one)."""
+    content = turn.user_message.content
+    if search is None or not appended.history or not decisions.may_be_followup(content):
+        return
+    query = await sync_to_async(releasing_connections(contextual_query))(
+        content, appended.history[::-1], rewrite_with_llm=turn.settings.llm.configured
+    )
+    if query != content:
+        turn.hits = await store.search(replace(search, query=query))
 
 
 def _turn(

@@ -182,6 +182,59 @@ async def test_knowledge_only_mode_without_an_answer_offers_a_person(store, tena
     assert reply.answer.low_confidence
 
 
+async def shipping_and_refund_entries(tenant, make_entry):
+    def make():
+        return [
+            make_entry("如何申请退款？", "在订单详情页点击“申请退款”。"),
+            make_entry("退款多久到账？", "退款审核通过后 1-3 个工作日到账。"),
+            make_entry("发货多久能到？", "发货后一般 2-4 天送达。"),
+        ]
+
+    return await in_scope(tenant, make)
+
+
+async def test_a_follow_up_question_is_searched_with_the_previous_one(store, tenant_a, make_entry):
+    _apply, refund_time, _shipping = await shipping_and_refund_entries(tenant_a, make_entry)
+    first = await ask(store, tenant_a, "我想退款")
+
+    reply = await ask(store, tenant_a, "那要多久？", session_id=first.session.pk)
+
+    assert reply.answer.citations == [refund_time.pk]
+    assert "1-3 个工作日到账" in reply.answer.content
+
+
+async def test_a_follow_up_is_rewritten_by_the_llm_before_the_search(
+    store, tenant_a, llm, make_entry
+):
+    _apply, refund_time, shipping = await shipping_and_refund_entries(tenant_a, make_entry)
+    first = await ask(store, tenant_a, "我想退款")
+
+    await ask(store, tenant_a, "那要多久？", session_id=first.session.pk)
+
+    rewrite, answer = llm.requests()[-2:]
+    assert "我想退款" in rewrite["messages"][-1]["content"]
+    prompt = answer["messages"][0]["content"]
+    assert refund_time.answer in prompt and shipping.answer not in prompt
+    purposes = await in_scope(
+        tenant_a, lambda: list(LLMCall.objects.order_by("id").values_list("purpose", flat=True))
+    )
+    assert purposes[-2:] == ["query_rewrite", "chat"]
+
+
+async def test_a_question_that_stands_on_its_own_is_searched_as_it_is(
+    store, tenant_a, llm, make_entry
+):
+    _apply, _refund_time, shipping = await shipping_and_refund_entries(tenant_a, make_entry)
+    first = await ask(store, tenant_a, "我想退款")
+    calls_before = len(llm.requests())
+
+    reply = await ask(store, tenant_a, "发货以后多久能送到我家？", session_id=first.session.pk)
+
+    assert len(llm.requests()) == calls_before + 1
+    assert shipping.answer in llm.requests()[-1]["messages"][0]["content"]
+    assert reply.answer.content
+
+
 @pytest.mark.parametrize(
     ("fault", "error_type"),
     [("500", "provider_error"), ("429", "rate_limited"), ("hang", "timeout")],
