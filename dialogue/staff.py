@@ -1,10 +1,14 @@
 """What support staff do in a conversation: claim it, pass it on, answer, write an
-internal note, hand it back to the assistant, end it.
+internal note, correct a wrong answer, hand it back to the assistant, end it.
 
 One transaction each. Everything lands in the session's messages (the customer sees a
 short system notice where it concerns them) and in the linked work order's timeline,
 and reaches the live connections once committed (`dialogue.live.events`). A reply to a
 conversation the assistant still has takes it over: it is handed off and claimed.
+
+Staff teach the assistant as they work: a reply built on a knowledge entry proposes the
+customer's wordings as that entry's similar questions, and so does a wrong answer
+corrected with the right entry (`knowledge.proposals`, approved in the admin or the API).
 
 One owner at a time: a claim is a conditional update, so of two agents claiming at once
 exactly one wins; the other gets `Claimed` naming the owner. Only the owner (or a tenant
@@ -24,6 +28,8 @@ from dialogue.delivery import deliver_on_commit
 from dialogue.live import events
 from dialogue.models import ChatSession, HandoffReason, Message, Role, SessionStatus
 from helpdesk.roles import Role as StaffRole
+from knowledge.models import KnowledgeEntry, WordingProposal
+from knowledge.proposals import proposal_for_corrected_answer, proposals_for_resolved_session
 from workorders.services import workorder_assign, workorder_comment
 
 
@@ -166,8 +172,12 @@ def session_close(*, session: ChatSession, user: User) -> ChatSession:
     return session
 
 
-def reply_add(*, session: ChatSession, user: User, content: str) -> Message:
-    """The agent answers the customer; a conversation nobody has is claimed first."""
+def reply_add(
+    *, session: ChatSession, user: User, content: str, entry: KnowledgeEntry | None = None
+) -> Message:
+    """The agent answers the customer; a conversation nobody has is claimed first. `entry`
+    is the knowledge entry the reply was built on: the customer's questions are proposed
+    as its similar questions."""
     with transaction.atomic():
         session = _locked(session)
         if not _owns_or_admin(session, user):
@@ -182,6 +192,8 @@ def reply_add(*, session: ChatSession, user: User, content: str) -> Message:
             workorder_comment(
                 work_order=session.work_order, actor=user, body=content, internal=False
             )
+        if entry is not None:
+            proposals_for_resolved_session(session=session, entry=entry, actor=user)
         events.publish_message(message, session)
         deliver_on_commit(session, message)
     return message
@@ -192,12 +204,42 @@ def note_add(*, session: ChatSession, user: User, content: str) -> Message:
     the customer."""
     with transaction.atomic():
         session = ChatSession.objects.select_for_update().get(pk=session.pk)
-        message = Message.objects.create(
-            session=session, role=Role.NOTE, author=user, content=content
-        )
-        if session.work_order_id:
-            workorder_comment(
-                work_order=session.work_order, actor=user, body=content, internal=True
-            )
-        events.publish_message(message, session)
+        return _note(session, user, content)
+
+
+def _note(
+    session: ChatSession, user: User, content: str, *, about: Message | None = None
+) -> Message:
+    message = Message.objects.create(
+        session=session, role=Role.NOTE, author=user, content=content, reply_to=about
+    )
+    if session.work_order_id:
+        workorder_comment(work_order=session.work_order, actor=user, body=content, internal=True)
+    events.publish_message(message, session)
     return message
+
+
+class NotAnAnswer(StaffActionRefused):
+    code = "not_an_answer"
+
+    def __init__(self) -> None:
+        super().__init__(_("Only the assistant's answers in this conversation can be corrected."))
+
+
+def answer_correct(
+    *, session: ChatSession, user: User, message: Message, entry: KnowledgeEntry
+) -> WordingProposal | None:
+    """Mark an assistant answer as wrong, `entry` being the right one: an internal note
+    says so and the customer's question is proposed as the entry's similar question (None
+    when the entry already has that wording)."""
+    if message.session_id != session.pk or message.role != Role.ASSISTANT:
+        raise NotAnAnswer
+    with transaction.atomic():
+        session = ChatSession.objects.select_for_update().get(pk=session.pk)
+        with translation.override(settings.LANGUAGE_CODE):
+            body = _("Answer corrected by %(name)s: the right entry is “%(question)s”.") % {
+                "name": _name(user),
+                "question": entry.question,
+            }
+        _note(session, user, body, about=message)
+        return proposal_for_corrected_answer(message=message, entry=entry, actor=user)

@@ -14,6 +14,7 @@ from dialogue.models import (
     WorkOrderSuggestion,
 )
 from helpdesk.api.fields import IdField
+from knowledge.api.proposals import WordingProposalSerializer
 
 
 class VisitorTokenRequestSerializer(serializers.Serializer):
@@ -148,6 +149,28 @@ class FeedbackSerializer(serializers.Serializer):
 
 class AgentReplySerializer(serializers.Serializer):
     content = serializers.CharField(max_length=4000)
+    entry = IdField(
+        required=False,
+        help_text=_(
+            "The knowledge entry the reply was built on: the customer's questions are "
+            "proposed as its similar questions."
+        ),
+    )
+
+
+class AnswerCorrectionSerializer(serializers.Serializer):
+    message = IdField(help_text=_("The assistant's wrong answer, in this session."))
+    entry = IdField(help_text=_("The knowledge entry that answers the customer's question."))
+
+
+class AnswerCorrectedSerializer(serializers.Serializer):
+    proposal = WordingProposalSerializer(
+        allow_null=True,
+        help_text=_(
+            "The customer's question proposed as a similar question of the entry; "
+            "null when the entry already has that wording."
+        ),
+    )
 
 
 class SessionFilterSerializer(serializers.Serializer):

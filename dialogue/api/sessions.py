@@ -1,5 +1,5 @@
 """Chat sessions and their messages: visitor tokens, opening, history, a message with its
-whole answer, hand-off, end, feedback, agent replies."""
+whole answer, hand-off, end, feedback, agent replies and answer corrections."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from dialogue.api.common import (
 )
 from dialogue.api.serializers import (
     AgentReplySerializer,
+    AnswerCorrectedSerializer,
+    AnswerCorrectionSerializer,
     ChatReplySerializer,
     ChatSessionCreateSerializer,
     ChatSessionSerializer,
@@ -47,6 +49,7 @@ from helpdesk.api.views import (
     TenantReadOnlyViewSet,
 )
 from helpdesk.config import get_config
+from knowledge.models import KnowledgeEntry
 from workorders.models import WorkOrder
 
 
@@ -246,15 +249,48 @@ class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):
         session = self.get_object()
         body = AgentReplySerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
+        entry = _knowledge_entry(data["entry"]) if "entry" in data else None
         try:
             message = staff.reply_add(
-                session=session, user=request.user, content=body.validated_data["content"]
+                session=session, user=request.user, content=data["content"], entry=entry
             )
         except services.SessionClosed:
             raise Conflict(_("This conversation has ended."), code="session_ended") from None
         except staff.StaffActionRefused as exc:
             raise Conflict(exc.message, code=exc.code) from None
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=AnswerCorrectionSerializer,
+        responses=AnswerCorrectedSerializer,
+        summary="Mark an assistant answer as wrong and name the right knowledge entry",
+        description="Adds an internal note and proposes the customer's question as a "
+        "similar question of the entry, for approval under /api/v1/knowledge/proposals/.",
+    )
+    @action(detail=True, methods=["post"])
+    def correct(self, request, pk=None):
+        session = self.get_object()
+        body = AnswerCorrectionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        message = session.messages.filter(pk=data["message"], role=MessageRole.ASSISTANT).first()
+        if message is None:
+            raise exceptions.ValidationError(
+                {"message": [_("No answer with this id in this session.")]}
+            )
+        entry = _knowledge_entry(data["entry"])
+        proposal = staff.answer_correct(
+            session=session, user=request.user, message=message, entry=entry
+        )
+        return Response(AnswerCorrectedSerializer({"proposal": proposal}).data)
+
+
+def _knowledge_entry(entry_id: int) -> KnowledgeEntry:
+    entry = KnowledgeEntry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise exceptions.ValidationError({"entry": [_("No knowledge entry with this id.")]})
+    return entry
 
 
 class ChatMessageViewSet(TenantReadOnlyViewSet):
