@@ -256,3 +256,28 @@ async def test_a_message_after_the_session_ended_elsewhere_is_refused(tenant_a, 
     await send(page, "还在吗", ref=9)
     assert (await page.expect("error", ref=9))["code"] == "session_ended"
     await page.close()
+
+
+async def test_an_answer_the_page_left_is_finished_and_found_on_resume(
+    tenant_a, llm, refund_entries
+):
+    llm.configure(token_delay_ms=60)
+    page = await customer(tenant_a)
+    await send(page, "退款多久到账", client_message_id="c-9")
+    question = (await page.expect("message", ref=1))["message"]
+    assert question["client_message_id"] == "c-9"
+    session_id = (await page.expect("session"))["session"]["id"]
+    await page.expect("answer.delta")
+    await page.close()  # mid-answer
+
+    again = await customer(tenant_a, session=session_id, after=question["id"])
+    resumed = [m for m in again.welcome["messages"] if m["role"] == "assistant"]
+    answer = resumed[0] if resumed else (await again.expect("message", timeout=10))["message"]
+    assert answer["reply_to"] == question["id"] and answer["error_type"] == ""
+    assert again.welcome["messages"][0]["client_message_id"] == "c-9"
+    saved = await scoped(
+        tenant_a, lambda: list(Message.objects.filter(role=Role.ASSISTANT).values("id", "content"))
+    )
+    assert saved == [{"id": answer["id"], "content": answer["content"]}]
+    assert answer["sources"] and answer["content"].startswith("Stub answer")
+    await again.close()
