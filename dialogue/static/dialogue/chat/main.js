@@ -1,0 +1,42 @@
+// The customer's chat page, /chat/<widget key>/ (dialogue/widget.py): one store, the
+// render functions of view.js, and a transport that feeds the store: the WebSocket, or
+// the REST API with Server-Sent Events where WebSockets are not available.
+
+import { readJson } from "../live/dom.js";
+import { createStore } from "../live/store.js";
+import { createApi } from "./api.js";
+import { createFallbackTransport } from "./fallback.js";
+import { createSocketTransport } from "./socket.js";
+import { initialState, reducer } from "./state.js";
+import { mount } from "./view.js";
+
+const config = readJson("widget-config");
+const t = readJson("widget-strings");
+const store = createStore(reducer, initialState);
+const api = createApi(config);
+let transport = null;
+
+function useFallback() {
+  if (transport) transport.stop();
+  store.dispatch({ type: "transport", transport: "sse" });
+  transport = createFallbackTransport({ store, api, config, strings: t });
+  transport.start();
+}
+
+// The page's controls act on whichever transport is in use now.
+const actions = Object.fromEntries(
+  ["send", "feedback", "rate", "handoff", "end", "typing", "newConversation", "retryNow"].map((name) => [
+    name,
+    (...args) => transport[name](...args),
+  ]),
+);
+
+mount({ store, actions, t, config });
+
+if (typeof globalThis.WebSocket === "function") {
+  transport = createSocketTransport({ store, api, config, strings: t, onUnavailable: useFallback });
+  transport.start();
+  window.addEventListener("online", () => transport.retryNow());
+} else {
+  useFallback();
+}

@@ -1,0 +1,239 @@
+"""The chat page and the staff desk in headless Chromium, on the real ASGI server:
+a customer and an agent in two browser contexts (hand-off, claim, live reply, typing,
+reconnect, end), the fallback without WebSockets, and screenshots of both pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from dialogue.models import ChatSession, Role, SessionStatus
+from dialogue.tests.browser import AsgiServer, launch, off_the_loop, screenshot, session_cookie
+from helpdesk.tenancy import tenant_scope
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def server(transactional_db) -> Iterator[AsgiServer]:
+    running = AsgiServer()
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+def chat_page(browser, server, tenant, language="zh-hans", switch=None, script=None):
+    context = browser.new_context(
+        viewport={"width": 480, "height": 760}, locale="zh-CN" if language == "zh-hans" else "en-US"
+    )
+    context.add_cookies([{"name": "django_language", "value": language, "url": server.url}])
+    if script:
+        context.add_init_script(script)
+    page = context.new_page()
+    if switch is not None:
+        page.route_web_socket("**/ws/chat/", switch.handle)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    page.goto(f"{server.url}/chat/{tenant.widget_key}/")
+    return page
+
+
+def test_chat_page_answers_with_sources(server, tenant_a, llm, refund_entries, browser):
+    page = chat_page(browser, server, tenant_a)
+    page.wait_for_selector("#welcome:not([hidden])")
+    page.fill("#composer-input", "退款多久到账")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".msg--assistant .msg-source")
+    screenshot(page, "chat-zh-hans")
+    titles = page.locator(".msg-source").all_inner_texts()
+    assert set(titles) <= {entry.question for entry in refund_entries} and titles
+    assert page.errors == []
+
+
+# Headless Chromium shows no notifications: record the ones the desk makes.
+RECORD_NOTIFICATIONS = """
+window.shownNotifications = [];
+const RealNotification = window.Notification;
+class RecordedNotification extends RealNotification {
+  constructor(title, options) {
+    super(title, options);
+    window.shownNotifications.push({ title, body: options && options.body });
+  }
+}
+Object.defineProperty(RecordedNotification, "permission", {
+  get: () => RealNotification.permission,
+});
+RecordedNotification.requestPermission = () => RealNotification.requestPermission();
+window.Notification = RecordedNotification;
+"""
+
+
+class SocketSwitch:
+    """The chat page's WebSockets through playwright, so a test can cut the network: a
+    blocked switch drops the open sockets and refuses new ones until it is let through."""
+
+    def __init__(self) -> None:
+        self.routes: list = []
+        self.blocked = False
+        self.refused = 0
+
+    def handle(self, route) -> None:
+        if self.blocked:
+            self.refused += 1
+            route.close()
+            return
+        server_side = route.connect_to_server()
+        self.routes.append((route, server_side))
+
+    def cut(self) -> None:
+        self.blocked = True
+        for route, server_side in self.routes:
+            server_side.close()
+            route.close()
+        self.routes.clear()
+
+
+def desk_page(browser, server, user, language="zh-hans", viewport=(1440, 900)):
+    cookie = off_the_loop(session_cookie, user)
+    context = browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]},
+        locale="zh-CN" if language == "zh-hans" else "en-US",
+    )
+    context.grant_permissions(["notifications"], origin=server.url)
+    context.add_cookies(
+        [
+            {"name": "sessionid", "value": cookie, "url": server.url},
+            {"name": "django_language", "value": language, "url": server.url},
+        ]
+    )
+    context.add_init_script(RECORD_NOTIFICATIONS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors
+    page.goto(f"{server.url}/desk/")
+    page.wait_for_selector(".desk-connection[data-state=online]")
+    return page
+
+
+def ids_shown(page, selector) -> list[int]:
+    return [int(i) for i in page.locator(selector).evaluate_all("ns => ns.map(n => n.dataset.id)")]
+
+
+def test_a_customer_and_an_agent_talk_live(server, tenant_a, agent_a, llm, refund_entries, browser):
+    desk = desk_page(browser, server, agent_a)
+    switch = SocketSwitch()
+    chat = chat_page(browser, server, tenant_a, switch=switch)
+    chat.wait_for_selector("#welcome:not([hidden])")
+
+    # The assistant answers, with its sources by title; the customer likes the answer.
+    chat.fill("#composer-input", "退款多久到账")
+    chat.keyboard.press("Enter")
+    chat.wait_for_selector(".msg--assistant .msg-source")
+    chat.click(".msg-thumb--up")
+    chat.wait_for_selector(".msg-thumb--up[aria-pressed=true]")
+
+    # 转人工: the desk's queue shows it at once, with a notification.
+    chat.click("#handoff-button")
+    chat.wait_for_selector("#banner:not([hidden])")
+    desk.wait_for_selector(".desk-entry")
+    desk.wait_for_function("window.shownNotifications.length === 1")
+    assert desk.locator("#desk-open-count").inner_text() == "1"
+
+    # The agent opens and claims it: the customer sees who answers.
+    desk.click(".desk-entry-button")
+    desk.wait_for_selector(".desk-msg--user")
+    assert desk.locator("#desk-workorder .desk-workorder-title").inner_text().startswith("#")
+    desk.click("[data-act=claim]")
+    chat.wait_for_selector(".msg--system >> text=agent-a")
+    chat.wait_for_selector("#banner-avatar:not([hidden])")
+    assert chat.locator("#chat-status").inner_text().startswith("agent-a")
+
+    # Typing and a live reply, with the agent's name and initial.
+    desk.fill("#desk-input", "您好，")
+    desk.type("#desk-input", "我")
+    chat.wait_for_selector(".msg--agent.is-typing")
+    desk.fill("#desk-input", "您好，我是客服，来帮您处理退款。")
+    desk.keyboard.press("Enter")
+    chat.wait_for_selector(".msg--agent:not(.is-typing) .msg-bubble >> text=来帮您处理退款")
+    assert chat.locator(".msg--agent:not(.is-typing) .msg-avatar").inner_text() == "A"
+    chat.type("#composer-input", "好")
+    desk.wait_for_selector("#desk-typing:not([hidden])")
+    chat.fill("#composer-input", "好的，谢谢")
+    chat.keyboard.press("Enter")
+    desk.wait_for_selector(".desk-msg--user >> text=好的，谢谢")
+
+    # An internal note stays on the desk.
+    desk.check("input[name=mode][value=note]")
+    desk.fill("#desk-input", "客户很着急，优先处理")
+    desk.keyboard.press("Enter")
+    desk.wait_for_selector(".desk-msg--note >> text=客户很着急")
+    screenshot(desk, "desk-zh-hans")
+    screenshot(chat, "chat-zh-hans-agent")
+
+    # The network drops: a reply and a message written meanwhile arrive once each.
+    switch.cut()
+    chat.wait_for_selector("#connection:not([hidden])")
+    desk.check("input[name=mode][value=reply]")
+    desk.fill("#desk-input", "断线期间的回复")
+    desk.keyboard.press("Enter")
+    desk.wait_for_selector(".desk-msg--agent >> text=断线期间的回复")
+    chat.fill("#composer-input", "断线时写的消息")
+    chat.keyboard.press("Enter")
+    chat.wait_for_selector(".msg--user.is-pending")
+    screenshot(chat, "chat-zh-hans-offline")
+    while switch.refused < 1:  # one attempt to reconnect fails first
+        chat.wait_for_timeout(100)
+    switch.blocked = False
+    chat.wait_for_selector(".msg--agent .msg-bubble >> text=断线期间的回复", timeout=20000)
+    desk.wait_for_selector(".desk-msg--user >> text=断线时写的消息")
+    chat.wait_for_selector("#connection", state="hidden")
+
+    # The server restarts: both pages come back and the conversation goes on.
+    server.stop()
+    chat.wait_for_selector("#connection:not([hidden])")
+    server.start()
+    desk.wait_for_selector(".desk-connection[data-state=online]", timeout=30000)
+    chat.wait_for_selector("#connection", state="hidden", timeout=30000)
+    desk.fill("#desk-input", "重启之后的回复")
+    desk.keyboard.press("Enter")
+    chat.wait_for_selector(".msg--agent .msg-bubble >> text=重启之后的回复")
+
+    shown = ids_shown(chat, "#messages > li")
+    assert len(shown) == len(set(shown)) and shown == sorted(shown)
+    assert chat.locator("text=客户很着急").count() == 0
+    assert chat.locator(".msg--agent .msg-bubble >> text=断线期间的回复").count() == 1
+    assert chat.locator(".msg--user .msg-bubble >> text=断线时写的消息").count() == 1
+    assert desk.locator(".desk-msg--user >> text=断线时写的消息").count() == 1
+
+    # The agent ends it; the customer rates the conversation.
+    desk.once("dialog", lambda dialog: dialog.accept())
+    desk.click("[data-act=end]")
+    chat.wait_for_selector("#ended:not([hidden])")
+    chat.click(".chat-star[data-rating='5']")
+    chat.wait_for_selector(".chat-star[data-rating='5'][aria-pressed=true]")
+    screenshot(chat, "chat-zh-hans-ended")
+    assert desk.errors == [] and chat.errors == []
+
+    def saved():
+        with tenant_scope(tenant_a):
+            session = ChatSession.objects.get()
+            return session, list(session.messages.values_list("role", "content"))
+
+    session, messages = off_the_loop(saved)
+    assert session.status == SessionStatus.ENDED and session.satisfaction == 5
+    contents = [content for _role, content in messages]
+    assert contents.count("断线期间的回复") == 1 and contents.count("断线时写的消息") == 1
+    assert (Role.NOTE, "客户很着急，优先处理") in messages
