@@ -70,10 +70,13 @@ def staff_message(message: Message, titles: dict[int, str]) -> dict[str, Any]:
 
 
 def customer_session(session: ChatSession, *, agents_online: int) -> dict[str, Any]:
+    """The conversation as its customer sees it (its work order and assignee loaded)."""
     return {
         "id": session.pk,
         "status": session.status,
         "work_order": session.work_order_id,
+        # The reference a customer can quote to staff.
+        "work_order_number": session.work_order.number if session.work_order_id else None,
         "agent": person(session.assignee) if session.assignee_id else None,
         "agents_online": agents_online,
         "satisfaction": session.satisfaction,

@@ -131,6 +131,7 @@ async def test_the_customer_hands_off_rates_and_ends(tenant_a, llm):
     await page.expect("ack", ref=3)
     handed = await page.expect("session")
     assert handed["session"]["status"] == "handed_off" and handed["session"]["work_order"]
+    assert handed["session"]["work_order_number"].startswith("WO-")
     assert handed["session"]["agents_online"] == 0
     await page.send({"type": "end", "ref": 4})
     await page.expect("ack", ref=4)

@@ -4,13 +4,24 @@ reconnect, end), the fallback without WebSockets, and screenshots of both pages.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from dialogue import staff
 from dialogue.models import ChatSession, Role, SessionStatus
-from dialogue.tests.browser import AsgiServer, launch, off_the_loop, screenshot, session_cookie
+from dialogue.tests.browser import (
+    SCREENSHOTS,
+    AsgiServer,
+    launch,
+    off_the_loop,
+    screenshot,
+    session_cookie,
+)
 from helpdesk.tenancy import tenant_scope
+from helpdesk.testing import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -237,3 +248,142 @@ def test_a_customer_and_an_agent_talk_live(server, tenant_a, agent_a, llm, refun
     contents = [content for _role, content in messages]
     assert contents.count("断线期间的回复") == 1 and contents.count("断线时写的消息") == 1
     assert (Role.NOTE, "客户很着急，优先处理") in messages
+
+
+def test_in_english_nobody_online_and_a_viewer_who_reads(
+    server, tenant_a, viewer_a, llm, refund_entries, browser
+):
+    viewer = desk_page(browser, server, viewer_a, language="en")
+    chat = chat_page(browser, server, tenant_a, language="en")
+    chat.wait_for_selector("#welcome:not([hidden])")
+    chat.fill("#composer-input", "How long does a refund take?")
+    chat.keyboard.press("Enter")
+    chat.wait_for_selector(".msg--assistant .msg-feedback")
+    chat.click("#handoff-button")
+    chat.wait_for_selector("#banner.chat-banner--nobody")
+    notice = chat.locator("#banner-text").inner_text()
+    assert notice.startswith("No one from our support team is online right now.")
+    assert "work order #" in notice and "reply in this chat" in notice
+    screenshot(chat, "chat-en-nobody-online")
+
+    viewer.wait_for_selector(".desk-entry")
+    viewer.click(".desk-entry-button")
+    viewer.wait_for_selector(".desk-msg--user")
+    assert viewer.locator("#desk-readonly").is_visible()
+    assert not viewer.locator("#desk-composer").is_visible()
+    assert viewer.locator("#desk-actions [data-act]:visible").count() == 0
+    viewer.fill("#desk-search-q", "退款")
+    viewer.click("#desk-search button")
+    viewer.wait_for_selector(".desk-hit")
+    assert viewer.locator(".desk-hit button").count() == 0, "viewers insert nothing"
+    screenshot(viewer, "desk-en-viewer")
+    assert viewer.errors == [] and chat.errors == []
+
+
+NO_WEBSOCKETS = "delete window.WebSocket;"
+
+
+def test_without_websockets_the_chat_streams_over_server_sent_events(
+    server, tenant_a, agent_a, llm, refund_entries, browser
+):
+    chat = chat_page(browser, server, tenant_a, script=NO_WEBSOCKETS)
+    sockets = []
+    chat.on("websocket", lambda socket: sockets.append(socket.url))
+    chat.wait_for_selector("#welcome:not([hidden])")
+    chat.fill("#composer-input", "退款多久到账")
+    chat.keyboard.press("Enter")
+    chat.wait_for_selector(".msg--assistant .msg-source")
+    titles = set(chat.locator(".msg-source").all_inner_texts())
+    assert titles and titles <= {entry.question for entry in refund_entries}
+    chat.click(".msg-thumb--down")
+    chat.wait_for_selector(".msg-thumb--down[aria-pressed=true]")
+    chat.click("#handoff-button")
+    chat.wait_for_selector("#banner:not([hidden])")
+
+    def reply():
+        with tenant_scope(tenant_a):
+            staff.reply_add(session=ChatSession.objects.get(), user=agent_a, content="人工回复")
+
+    off_the_loop(reply)
+    chat.wait_for_selector(".msg--agent .msg-bubble >> text=人工回复", timeout=15000)
+    shown = ids_shown(chat, "#messages > li")
+    assert len(shown) == len(set(shown))
+    assert sockets == [] and chat.errors == []
+
+
+class Shops:
+    """Two tenants' own sites on this machine (another origin than the helpdesk's), each
+    page carrying the embed script with its tenant's widget key."""
+
+    def __init__(self, server: AsgiServer, keys: dict[str, str]) -> None:
+        pages = {
+            f"/{name}/": (
+                "<!doctype html><html lang='zh'><head><title>Shop</title></head><body>"
+                f"<h1>{name}</h1><script src='{server.url}/static/dialogue/widget.js' "
+                f"data-key='{key}' async></script></body></html>"
+            ).encode()
+            for name, key in keys.items()
+        }
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = pages.get(self.path, b"")
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.port = free_port()
+        self.origin = f"http://localhost:{self.port}"
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_the_embed_script_opens_the_chat_on_a_listed_site_only(
+    server, tenant_a, tenant_b, llm, browser
+):
+    shops = Shops(server, {"listed": tenant_a.widget_key, "unlisted": tenant_b.widget_key})
+
+    def list_the_shop():
+        tenant_a.settings = {"allowed_origins": [shops.origin]}
+        tenant_a.save()
+
+    off_the_loop(list_the_shop)
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{shops.origin}/listed/")
+    launcher = page.locator("[data-helpdesk-launcher]")
+    launcher.wait_for()
+    page.wait_for_function(
+        "document.querySelector('[data-helpdesk-launcher]').getAttribute('aria-label')"
+    )
+    assert launcher.get_attribute("aria-label") == "在线客服"
+    launcher.click()
+    frame = page.frame_locator("[data-helpdesk-panel] iframe")
+    frame.locator("#welcome:not([hidden])").wait_for()
+    frame.locator("#composer-input").fill("你好")
+    frame.locator("#composer-input").press("Enter")
+    frame.locator(".msg--assistant[data-id] .msg-bubble").wait_for()
+    assert launcher.get_attribute("aria-expanded") == "true"
+    assert not frame.locator("#language-form").is_visible(), "no language switch in a frame"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "embed-zh-hans.png"))
+    page.keyboard.press("Escape")
+    assert launcher.get_attribute("aria-expanded") == "false"
+
+    with page.expect_console_message(lambda message: "frame-ancestors" in message.text):
+        page.goto(f"{shops.origin}/unlisted/")
+        page.locator("[data-helpdesk-launcher]").click()
+    assert page.frame_locator("[data-helpdesk-panel] iframe").locator("#chat").count() == 0
+    assert errors == []
+    context.close()
+    shops.close()

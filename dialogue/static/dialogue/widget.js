@@ -128,6 +128,11 @@
       button.focus();
     }
   });
+  window.addEventListener("message", (event) => {
+    if (event.origin !== origin || !event.data || event.data.type !== "helpdesk-widget:close") return;
+    toggle(false);
+    button.focus();
+  });
   window.addEventListener("resize", () => {
     if (panel.style.display !== "none") fitSmallScreens();
   });

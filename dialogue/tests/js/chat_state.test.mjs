@@ -82,6 +82,11 @@ test("who answers after a hand-off, and the notice when nobody is online", () =>
   assert.deepEqual(handoffNotice(waiting), { kind: "waiting", workOrder: 42 });
   const nobody = reducer(waiting, { type: "session", session: session({ status: "handed_off", work_order: 42, agents_online: 0 }) });
   assert.deepEqual(handoffNotice(nobody), { kind: "nobody_online", workOrder: 42 });
+  const numbered = reducer(nobody, {
+    type: "session",
+    session: session({ status: "handed_off", work_order: 42, work_order_number: "WO-1", agents_online: 0 }),
+  });
+  assert.deepEqual(handoffNotice(numbered), { kind: "nobody_online", workOrder: "WO-1" });
   const agent = { id: 3, name: "小王", initial: "小" };
   const claimed = reducer(nobody, { type: "session", session: session({ status: "handed_off", work_order: 42, agent, agents_online: 1 }) });
   assert.deepEqual(handoffNotice(claimed), { kind: "agent", agent });

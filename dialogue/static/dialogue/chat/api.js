@@ -16,13 +16,15 @@ export class ApiError extends Error {
 
 export class NetworkError extends Error {}
 
-export function visitorId(widgetKey, storage = globalThis.localStorage) {
+export function visitorId(widgetKey, storage = undefined) {
   const key = `helpdesk-widget:${widgetKey}:visitor`;
   try {
-    let id = storage.getItem(key);
+    // Reading localStorage itself throws where the browser blocks storage in frames.
+    const store = storage ?? globalThis.localStorage;
+    let id = store.getItem(key);
     if (!id) {
       id = `v-${randomId()}`;
-      storage.setItem(key, id);
+      store.setItem(key, id);
     }
     return id;
   } catch {

@@ -9,7 +9,7 @@ export const initialState = Object.freeze({
   connection: "connecting", // connecting | online | waiting | offline | failed
   wasOnline: false, // the page has been connected once (later drops say "reconnecting")
   retryAt: null, // when the next attempt to reconnect is due (ms)
-  session: null, // {id, status, work_order, agent, agents_online, satisfaction}
+  session: null, // {id, status, work_order, work_order_number, agent, agents_online, satisfaction}
   agentsOnline: null, // null when the page cannot know (the fallback)
   messages: [], // customer-visible messages, by id, once each
   outbox: [], // messages not yet shown as saved: {clientId, content, at, sent, saved}
@@ -201,8 +201,9 @@ export function handoffNotice(state) {
   const session = state.session;
   if (!session || session.status !== "handed_off") return null;
   if (session.agent) return { kind: "agent", agent: session.agent };
-  if (state.agentsOnline === 0) return { kind: "nobody_online", workOrder: session.work_order };
-  return { kind: "waiting", workOrder: session.work_order };
+  const workOrder = session.work_order_number || session.work_order;
+  if (state.agentsOnline === 0) return { kind: "nobody_online", workOrder };
+  return { kind: "waiting", workOrder };
 }
 
 export function canHandOff(state) {

@@ -258,7 +258,13 @@ export function mount({ store, actions, t, config }) {
 
   // In a third-party iframe the browser sends no CSRF or language cookie, so the switch
   // could not work there; the page follows the browser's language instead.
-  if (window.self !== window.top) el.languageForm.hidden = true;
+  if (window.self !== window.top) {
+    el.languageForm.hidden = true;
+    // Escape in the frame closes it on the tenant's site (static/dialogue/widget.js).
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") window.parent.postMessage({ type: "helpdesk-widget:close" }, "*");
+    });
+  }
   // Focusing would pop up the on-screen keyboard on phones.
   if (window.matchMedia("(pointer: fine)").matches) el.input.focus({ preventScroll: true });
 }
