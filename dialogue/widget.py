@@ -62,9 +62,7 @@ def widget_strings(*, max_chars: int) -> dict[str, str]:
         "connecting_in": _("Could not connect. Trying again in %(seconds)s s…"),
         "reconnecting_in": _("The connection was lost. Reconnecting in %(seconds)s s…"),
         "reconnecting": _("Reconnecting…"),
-        "offline": _(
-            "You are offline. What you write is sent as soon as the connection is back."
-        ),
+        "offline": _("You are offline. What you write is sent as soon as the connection is back."),
         "offline_action": _("You are offline. Try again when the connection is back."),
         "connect_failed": _("Could not connect to the chat. Reload the page to try again."),
         "forbidden": _("This site may not open the chat."),
