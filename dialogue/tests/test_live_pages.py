@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
-from dialogue import staff
+from accounts.models import ApiToken
+from conftest import make_user
 from dialogue.models import ChatSession, Role, SessionStatus
 from dialogue.tests.browser import (
     SCREENSHOTS,
@@ -20,6 +23,7 @@ from dialogue.tests.browser import (
     screenshot,
     session_cookie,
 )
+from helpdesk.roles import Role as StaffRole
 from helpdesk.tenancy import tenant_scope
 from helpdesk.testing import free_port
 
@@ -139,6 +143,24 @@ def desk_page(browser, server, user, language="zh-hans", viewport=(1440, 900)):
     return page
 
 
+def reply_through_the_api(server, user, tenant, content: str) -> None:
+    """An agent's reply through the REST API (another integration, not the desk)."""
+
+    def prepare() -> tuple[str, int]:
+        _token, key = ApiToken.issue(user=user, max_age=timedelta(hours=1))
+        with tenant_scope(tenant):
+            return key, ChatSession.objects.get().pk
+
+    key, session_id = off_the_loop(prepare)
+    response = httpx.post(
+        f"{server.url}/api/v1/chat/sessions/{session_id}/reply/",
+        json={"content": content},
+        headers={"Authorization": f"Token {key}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+
+
 def ids_shown(page, selector) -> list[int]:
     return [int(i) for i in page.locator(selector).evaluate_all("ns => ns.map(n => n.dataset.id)")]
 
@@ -191,13 +213,29 @@ def test_a_customer_and_an_agent_talk_live(server, tenant_a, agent_a, llm, refun
     desk.fill("#desk-input", "客户很着急，优先处理")
     desk.keyboard.press("Enter")
     desk.wait_for_selector(".desk-msg--note >> text=客户很着急")
+
+    # A knowledge answer inserted, and a reply the AI drafted, edited before sending.
+    desk.check("input[name=mode][value=reply]")
+    desk.fill("#desk-search-q", "退款")
+    desk.click("#desk-search button")
+    desk.click(".desk-hit button >> nth=0")
+    inserted = desk.input_value("#desk-input")
+    assert inserted in {entry.answer for entry in refund_entries}
+    desk.keyboard.press("Enter")
+    chat.wait_for_selector(f".msg--agent .msg-bubble >> text={inserted[:12]}")
+    desk.click("#desk-draft")
+    desk.wait_for_selector("#desk-draft-hint:not([hidden])")
+    drafted = desk.input_value("#desk-input")
+    assert drafted.startswith("Stub answer")
+    desk.fill("#desk-input", f"{drafted}（已核对）")
     screenshot(desk, "desk-zh-hans")
+    desk.keyboard.press("Enter")
+    chat.wait_for_selector(".msg--agent .msg-bubble >> text=（已核对）")
     screenshot(chat, "chat-zh-hans-agent")
 
     # The network drops: a reply and a message written meanwhile arrive once each.
     switch.cut()
     chat.wait_for_selector("#connection:not([hidden])")
-    desk.check("input[name=mode][value=reply]")
     desk.fill("#desk-input", "断线期间的回复")
     desk.keyboard.press("Enter")
     desk.wait_for_selector(".desk-msg--agent >> text=断线期间的回复")
@@ -229,6 +267,20 @@ def test_a_customer_and_an_agent_talk_live(server, tenant_a, agent_a, llm, refun
     assert chat.locator(".msg--user .msg-bubble >> text=断线时写的消息").count() == 1
     assert desk.locator(".desk-msg--user >> text=断线时写的消息").count() == 1
 
+    # A colleague comes to the desk: the conversation is transferred, then handed back.
+    colleague = off_the_loop(make_user, tenant_a, StaffRole.AGENT, "agent-a2")
+    other_desk = desk_page(browser, server, colleague)
+    desk.wait_for_selector(f"#desk-transfer-to option[value='{colleague.pk}']", state="attached")
+    desk.select_option("#desk-transfer-to", str(colleague.pk))
+    desk.click("[data-act=transfer]")
+    chat.wait_for_selector("#chat-status >> text=agent-a2")
+    other_desk.click("[role=tab][data-view=mine]")
+    other_desk.click(".desk-entry-button")
+    other_desk.wait_for_selector("[data-act=release]:not([disabled])")
+    other_desk.click("[data-act=release]")
+    chat.wait_for_selector("#handoff-button:not([disabled])")
+    assert chat.locator("#banner").is_hidden()
+
     # The agent ends it; the customer rates the conversation.
     desk.once("dialog", lambda dialog: dialog.accept())
     desk.click("[data-act=end]")
@@ -236,7 +288,7 @@ def test_a_customer_and_an_agent_talk_live(server, tenant_a, agent_a, llm, refun
     chat.click(".chat-star[data-rating='5']")
     chat.wait_for_selector(".chat-star[data-rating='5'][aria-pressed=true]")
     screenshot(chat, "chat-zh-hans-ended")
-    assert desk.errors == [] and chat.errors == []
+    assert desk.errors == [] and chat.errors == [] and other_desk.errors == []
 
     def saved():
         with tenant_scope(tenant_a):
@@ -300,11 +352,7 @@ def test_without_websockets_the_chat_streams_over_server_sent_events(
     chat.click("#handoff-button")
     chat.wait_for_selector("#banner:not([hidden])")
 
-    def reply():
-        with tenant_scope(tenant_a):
-            staff.reply_add(session=ChatSession.objects.get(), user=agent_a, content="人工回复")
-
-    off_the_loop(reply)
+    reply_through_the_api(server, agent_a, tenant_a, "人工回复")
     chat.wait_for_selector(".msg--agent .msg-bubble >> text=人工回复", timeout=15000)
     shown = ids_shown(chat, "#messages > li")
     assert len(shown) == len(set(shown))
@@ -347,7 +395,7 @@ class Shops:
 
 
 def test_the_embed_script_opens_the_chat_on_a_listed_site_only(
-    server, tenant_a, tenant_b, llm, browser
+    server, tenant_a, tenant_b, agent_a, llm, browser
 ):
     shops = Shops(server, {"listed": tenant_a.widget_key, "unlisted": tenant_b.widget_key})
 
@@ -379,6 +427,12 @@ def test_the_embed_script_opens_the_chat_on_a_listed_site_only(
     page.screenshot(path=str(SCREENSHOTS / "embed-zh-hans.png"))
     page.keyboard.press("Escape")
     assert launcher.get_attribute("aria-expanded") == "false"
+    # The team answers while the chat is closed: the launcher shows it.
+    reply_through_the_api(server, agent_a, tenant_a, "您好，我来帮您")
+    page.locator("[data-helpdesk-unread]").wait_for()
+    launcher.click()
+    frame.locator(".msg--agent .msg-bubble >> text=您好，我来帮您").wait_for()
+    assert not page.locator("[data-helpdesk-unread]").is_visible()
 
     with page.expect_console_message(lambda message: "frame-ancestors" in message.text):
         page.goto(f"{shops.origin}/unlisted/")

@@ -68,6 +68,20 @@
   button.dataset.helpdeskLauncher = "";
   button.append(icon(CHAT));
 
+  // A dot on the launcher: the team wrote while the chat was closed.
+  const unread = style(document.createElement("span"), {
+    position: "absolute",
+    top: "4px",
+    right: "4px",
+    width: "12px",
+    height: "12px",
+    borderRadius: "50%",
+    background: "#d93025",
+    border: "2px solid #fff",
+    display: "none",
+  });
+  unread.dataset.helpdeskUnread = "";
+
   const panel = style(document.createElement("div"), {
     position: "fixed",
     bottom: "88px",
@@ -116,7 +130,8 @@
     }
     panel.style.display = open ? "block" : "none";
     button.setAttribute("aria-expanded", String(open));
-    button.replaceChildren(icon(open ? CLOSE : CHAT));
+    button.replaceChildren(icon(open ? CLOSE : CHAT), unread);
+    if (open) unread.style.display = "none";
     applyLabels();
     if (open) fitSmallScreens();
   }
@@ -129,9 +144,13 @@
     }
   });
   window.addEventListener("message", (event) => {
-    if (event.origin !== origin || !event.data || event.data.type !== "helpdesk-widget:close") return;
-    toggle(false);
-    button.focus();
+    if (event.origin !== origin || !event.data) return;
+    if (event.data.type === "helpdesk-widget:close") {
+      toggle(false);
+      button.focus();
+    } else if (event.data.type === "helpdesk-widget:message" && panel.style.display === "none") {
+      unread.style.display = "block";
+    }
   });
   window.addEventListener("resize", () => {
     if (panel.style.display !== "none") fitSmallScreens();

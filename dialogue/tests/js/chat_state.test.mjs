@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { handoffNotice, initialState, reducer } from "../../static/dialogue/chat/state.js";
+import { arrivals, handoffNotice, initialState, reducer } from "../../static/dialogue/chat/state.js";
 
 const run = (...actions) => actions.reduce(reducer, initialState);
 const user = (id, extra = {}) => ({ id, role: "user", content: `q${id}`, client_message_id: "", ...extra });
@@ -116,4 +116,14 @@ test("thumbs, rating and a new conversation", () => {
   assert.equal(state.session, null);
   assert.deepEqual(state.messages, []);
   assert.equal(state.wasOnline, true);
+});
+
+test("what arrived from the team or the assistant, not the history shown at first", () => {
+  const first = run({ type: "welcome", session: session(), messages: [user(1), answer(2, 1)], agentsOnline: 1 });
+  assert.deepEqual(arrivals(initialState, first), []);
+  const agent = { id: 3, role: "agent", content: "您好", author: { name: "小王" } };
+  const next = reducer(first, { type: "message", message: agent });
+  assert.deepEqual(arrivals(first, next), [agent]);
+  assert.deepEqual(arrivals(next, reducer(next, { type: "message", message: agent })), []);
+  assert.deepEqual(arrivals(next, reducer(next, { type: "message", message: user(4) })), []);
 });

@@ -3,17 +3,29 @@
 // the REST API with Server-Sent Events where WebSockets are not available.
 
 import { readJson } from "../live/dom.js";
-import { createStore } from "../live/store.js";
+import { createBus, createStore } from "../live/store.js";
 import { createApi } from "./api.js";
 import { createFallbackTransport } from "./fallback.js";
 import { createSocketTransport } from "./socket.js";
-import { initialState, reducer } from "./state.js";
+import { arrivals, initialState, reducer } from "./state.js";
 import { mount } from "./view.js";
 
 const config = readJson("widget-config");
 const t = readJson("widget-strings");
 const store = createStore(reducer, initialState);
+const bus = createBus();
 const api = createApi(config);
+
+// What the team or the assistant says, once each, for whoever listens: the screen
+// reader's announcements, and the launcher on a tenant's site while the chat is closed.
+store.subscribe((state, previous) => {
+  for (const message of arrivals(previous, state)) bus.emit("arrived", message);
+});
+if (window.self !== window.top) {
+  bus.on("arrived", (message) => {
+    if (message.role !== "assistant") window.parent.postMessage({ type: "helpdesk-widget:message" }, "*");
+  });
+}
 let transport = null;
 
 function useFallback() {
@@ -31,7 +43,7 @@ const actions = Object.fromEntries(
   ]),
 );
 
-mount({ store, actions, t, config });
+mount({ store, bus, actions, t, config });
 
 if (typeof globalThis.WebSocket === "function") {
   transport = createSocketTransport({ store, api, config, strings: t, onUnavailable: useFallback });

@@ -217,3 +217,11 @@ export function canEnd(state) {
 export function isEnded(state) {
   return Boolean(state.session && state.session.status === "ended");
 }
+
+// Messages from the assistant or the team that arrived since `previous` (the history
+// shown when the page first opened does not count).
+export function arrivals(previous, state) {
+  if (!previous.wasOnline || state.messages === previous.messages) return [];
+  const known = new Set(previous.messages.map((message) => message.id));
+  return state.messages.filter((message) => message.role !== "user" && !known.has(message.id));
+}

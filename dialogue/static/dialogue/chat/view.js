@@ -45,7 +45,7 @@ function elements() {
   return Object.fromEntries(Object.entries(ids).map(([name, id]) => [name, byId(id)]));
 }
 
-export function mount({ store, actions, t, config }) {
+export function mount({ store, bus, actions, t, config }) {
   const el = elements();
   const shown = new Map(); // message id -> {node, key}
   const initial = el.headerAvatar.textContent;
@@ -57,6 +57,11 @@ export function mount({ store, actions, t, config }) {
       el.announcer.textContent = text;
     }, 50);
   };
+
+  bus.on("arrived", (message) => {
+    const name = { agent: message.author?.name || t.agent, assistant: t.assistant }[message.role];
+    announce(name ? `${name}: ${message.content}` : message.content);
+  });
 
   const report = (error) => {
     store.dispatch({ type: "error", error: { code: error.code || "error", message: error.message || t.generic_error } });
@@ -112,10 +117,6 @@ export function mount({ store, actions, t, config }) {
         node = messageNode(message, t, context);
         if (known) known.node.replaceWith(node);
         shown.set(message.id, { node, key });
-        if (!known && before && (message.role === "agent" || message.role === "assistant")) {
-          const name = message.role === "agent" ? message.author?.name || t.agent : t.assistant;
-          announce(`${name}: ${message.content}`);
-        }
       }
       const expected = previous ? previous.nextSibling : el.messages.firstChild;
       if (expected !== node) el.messages.insertBefore(node, expected);
