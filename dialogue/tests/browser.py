@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections
+from django.test import Client
 
 from helpdesk.testing import free_port
 
@@ -40,6 +41,7 @@ class AsgiServer:
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
+        # lazy: importing the ASGI module builds the application (as test_fast_stream does)
         from helpdesk.asgi import application
 
         config = uvicorn.Config(
@@ -91,8 +93,6 @@ def off_the_loop[R](func: Callable[..., R], *args, **kwargs) -> R:
 
 
 def session_cookie(user) -> str:
-    from django.test import Client
-
     client = Client()
     client.force_login(user)
     return client.cookies["sessionid"].value

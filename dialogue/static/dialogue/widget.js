@@ -22,7 +22,9 @@
   const origin = new URL(script.src, document.baseURI).origin;
   const base = `${origin}/chat/${encodeURIComponent(key)}/`;
   const side = script.dataset.position === "left" ? "left" : "right";
-  const color = /^#[0-9a-f]{3,8}$/i.test(script.dataset.color || "") ? script.dataset.color : "#2456d6";
+  const color = /^#[0-9a-f]{3,8}$/i.test(script.dataset.color || "")
+    ? script.dataset.color
+    : "#2456d6";
   const SVG = "http://www.w3.org/2000/svg";
 
   function style(node, rules) {
@@ -44,7 +46,8 @@
   }
 
   const CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
-  const CLOSE = "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z";
+  const CLOSE =
+    "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z";
 
   const button = style(document.createElement("button"), {
     position: "fixed",
@@ -123,7 +126,11 @@
 
   function toggle(open) {
     if (open && !frame) {
-      frame = style(document.createElement("iframe"), { width: "100%", height: "100%", border: "0" });
+      frame = style(document.createElement("iframe"), {
+        width: "100%",
+        height: "100%",
+        border: "0",
+      });
       frame.src = base;
       frame.allow = "clipboard-write";
       panel.append(frame);

@@ -8,7 +8,7 @@ import { fakeSockets, fakeTimers } from "./fakes.mjs";
 
 globalThis.location = { protocol: "http:", host: "test" };
 
-function setup() {
+function setup({ onUnavailable } = {}) {
   const timers = fakeTimers();
   const sockets = fakeSockets();
   const store = createStore(reducer, initialState);
@@ -30,6 +30,7 @@ function setup() {
     strings: { forbidden: "no", offline_action: "offline" },
     WebSocketImpl: sockets.FakeSocket,
     timers,
+    onUnavailable,
   });
   return { timers, sockets, store, transport };
 }
@@ -42,9 +43,21 @@ test("hello carries the token (not the URL) and, after a drop, the session and l
   assert.equal(sockets.last().url, "ws://test/ws/chat/");
   sockets.last().accept();
   await tick();
-  assert.deepEqual(sockets.last().sent[0], { type: "hello", protocol: 1, token: "token-1", session: null, after: null, ref: "hello" });
+  assert.deepEqual(sockets.last().sent[0], {
+    type: "hello",
+    protocol: 1,
+    token: "token-1",
+    session: null,
+    after: null,
+    ref: "hello",
+  });
   const session = { id: 7, status: "active", agents_online: 1 };
-  sockets.last().receive({ type: "welcome", session, messages: [{ id: 30, role: "user", content: "hi" }], agents_online: 1 });
+  sockets.last().receive({
+    type: "welcome",
+    session,
+    messages: [{ id: 30, role: "user", content: "hi" }],
+    agents_online: 1,
+  });
   assert.equal(store.getState().connection, "online");
 
   sockets.last().drop();
@@ -52,7 +65,14 @@ test("hello carries the token (not the URL) and, after a drop, the session and l
   timers.advance(2000);
   sockets.last().accept();
   await tick();
-  assert.deepEqual(sockets.last().sent[0], { type: "hello", protocol: 1, token: "token-1", session: 7, after: 30, ref: "hello" });
+  assert.deepEqual(sockets.last().sent[0], {
+    type: "hello",
+    protocol: 1,
+    token: "token-1",
+    session: 7,
+    after: 30,
+    ref: "hello",
+  });
 });
 
 test("messages written while offline are sent after welcome, with their ids, once", async () => {
@@ -77,11 +97,25 @@ test("messages written while offline are sent after welcome, with their ids, onc
     { type: "send", content: "第一条", client_message_id: first, ref: first },
     { type: "send", content: "第二条", client_message_id: second, ref: second },
   ]);
-  socket.receive({ type: "message", message: { id: 40, role: "user", content: "第一条", client_message_id: first }, client_message_id: first, ref: first });
+  socket.receive({
+    type: "message",
+    message: { id: 40, role: "user", content: "第一条", client_message_id: first },
+    client_message_id: first,
+    ref: first,
+  });
   // the second one the server already has (sent twice): it is not shown as pending again
-  socket.receive({ type: "error", code: "duplicate", message: "", fields: { original_message: 41 }, ref: second });
+  socket.receive({
+    type: "error",
+    code: "duplicate",
+    message: "",
+    fields: { original_message: 41 },
+    ref: second,
+  });
   assert.deepEqual(store.getState().outbox, []);
-  assert.deepEqual(store.getState().messages.map((m) => m.id), [40]);
+  assert.deepEqual(
+    store.getState().messages.map((m) => m.id),
+    [40],
+  );
 });
 
 test("acts wait for their ack; a refusal rejects with the server's reason", async () => {
@@ -90,16 +124,29 @@ test("acts wait for their ack; a refusal rejects with the server's reason", asyn
   transport.start();
   sockets.last().accept();
   await tick();
-  sockets.last().receive({ type: "welcome", session: { id: 1, status: "active" }, messages: [{ id: 5, role: "assistant", content: "a" }], agents_online: 1 });
+  sockets.last().receive({
+    type: "welcome",
+    session: { id: 1, status: "active" },
+    messages: [{ id: 5, role: "assistant", content: "a" }],
+    agents_online: 1,
+  });
   const thumbs = transport.feedback(5, "up");
   const frame = sockets.last().sent.at(-1);
-  assert.deepEqual({ ...frame, ref: undefined }, { type: "feedback", message: 5, thumbs: "up", ref: undefined });
+  assert.deepEqual(
+    { ...frame, ref: undefined },
+    { type: "feedback", message: 5, thumbs: "up", ref: undefined },
+  );
   sockets.last().receive({ type: "ack", ref: frame.ref });
   await thumbs;
   assert.equal(store.getState().messages[0].thumbs_up, true);
 
   const ending = transport.end();
-  sockets.last().receive({ type: "error", code: "session_ended", message: "已结束", ref: sockets.last().sent.at(-1).ref });
+  sockets.last().receive({
+    type: "error",
+    code: "session_ended",
+    message: "已结束",
+    ref: sockets.last().sent.at(-1).ref,
+  });
   await assert.rejects(ending, (error) => error.code === "session_ended");
 });
 
@@ -108,7 +155,12 @@ test("the agent's typing expires on its own", async () => {
   transport.start();
   sockets.last().accept();
   await tick();
-  sockets.last().receive({ type: "welcome", session: { id: 1, status: "handed_off" }, messages: [], agents_online: 1 });
+  sockets.last().receive({
+    type: "welcome",
+    session: { id: 1, status: "handed_off" },
+    messages: [],
+    agents_online: 1,
+  });
   sockets.last().receive({ type: "typing", person: { id: 2, name: "小王", initial: "小" } });
   assert.equal(store.getState().typing.person.name, "小王");
   timers.advance(5999);
@@ -132,8 +184,25 @@ test("a bad token is forgotten and the next hello brings a new one", async () =>
 test("what a refused send means for the message", () => {
   assert.deepEqual(sendRefusal({ code: "duplicate" }), { kind: "accepted" });
   assert.deepEqual(sendRefusal({ code: "answer_failed" }), { kind: "answer_failed" });
-  assert.deepEqual(sendRefusal({ code: "throttled", message: "wait", fields: { retry_after: 3 } }), {
-    kind: "refused",
-    error: { code: "throttled", message: "wait", fields: { retry_after: 3 } },
-  });
+  assert.deepEqual(
+    sendRefusal({ code: "throttled", message: "wait", fields: { retry_after: 3 } }),
+    {
+      kind: "refused",
+      error: { code: "throttled", message: "wait", fields: { retry_after: 3 } },
+    },
+  );
+});
+
+test("a socket that never opens, three times in a row, asks for the fallback", () => {
+  let asked = 0;
+  const { timers, sockets, transport } = setup({ onUnavailable: () => (asked += 1) });
+  transport.start();
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    sockets.last().drop();
+    timers.advance(60000);
+  }
+  assert.equal(asked, 1);
+  sockets.last().accept(); // it opens after all: the count starts over
+  sockets.last().drop();
+  assert.equal(asked, 1);
 });

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { backoffDelay, createConnection, socketUrl } from "../../static/dialogue/live/connection.js";
+import {
+  backoffDelay,
+  createConnection,
+  socketUrl,
+} from "../../static/dialogue/live/connection.js";
 import { fakeSockets, fakeTimers } from "./fakes.mjs";
 
 test("back-off doubles up to a cap, with jitter in the upper half of the window", () => {
@@ -15,8 +19,14 @@ test("back-off doubles up to a cap, with jitter in the upper half of the window"
 });
 
 test("socket URLs follow the page's scheme and host", () => {
-  assert.equal(socketUrl("/ws/chat/", { protocol: "https:", host: "help.example.com" }), "wss://help.example.com/ws/chat/");
-  assert.equal(socketUrl("/ws/desk/", { protocol: "http:", host: "127.0.0.1:8000" }), "ws://127.0.0.1:8000/ws/desk/");
+  assert.equal(
+    socketUrl("/ws/chat/", { protocol: "https:", host: "help.example.com" }),
+    "wss://help.example.com/ws/chat/",
+  );
+  assert.equal(
+    socketUrl("/ws/desk/", { protocol: "http:", host: "127.0.0.1:8000" }),
+    "ws://127.0.0.1:8000/ws/desk/",
+  );
 });
 
 function setup(options = {}) {
@@ -60,7 +70,8 @@ test("a dropped connection is retried with growing delays, reset once the server
   connection.start();
   sockets.last().accept();
   sockets.last().drop();
-  const waits = () => statuses.filter(([status]) => status === "waiting").map(([, detail]) => detail.delay);
+  const waits = () =>
+    statuses.filter(([status]) => status === "waiting").map(([, detail]) => detail.delay);
   assert.deepEqual(waits(), [1000]);
   timers.advance(999);
   assert.equal(sockets.made.length, 1);

@@ -25,7 +25,14 @@ function setup() {
   return { timers, sockets, store, bus, client, me };
 }
 
-const waiting = (id) => ({ id, status: "handed_off", assignee: null, handed_off_at: "2026-12-08T07:00:00Z", last_activity_at: "2026-12-08T07:00:00Z", message_count: 1 });
+const waiting = (id) => ({
+  id,
+  status: "handed_off",
+  assignee: null,
+  handed_off_at: "2026-12-08T07:00:00Z",
+  last_activity_at: "2026-12-08T07:00:00Z",
+  message_count: 1,
+});
 
 test("hello, then a heartbeat of presence every 20 s", () => {
   const { timers, sockets, me, client } = setup();
@@ -36,10 +43,13 @@ test("hello, then a heartbeat of presence every 20 s", () => {
   assert.deepEqual(socket.sent, [{ type: "hello", protocol: 1, ref: "hello" }]);
   socket.receive({ type: "welcome", me, acts: true, queue: [], staff: [] });
   timers.advance(40000);
-  assert.deepEqual(socket.sent.slice(1).filter((frame) => frame.type !== "ping"), [
-    { type: "presence", presence: "online" },
-    { type: "presence", presence: "online" },
-  ]);
+  assert.deepEqual(
+    socket.sent.slice(1).filter((frame) => frame.type !== "ping"),
+    [
+      { type: "presence", presence: "online" },
+      { type: "presence", presence: "online" },
+    ],
+  );
 });
 
 test("a new hand-off is announced once on the bus", () => {
@@ -73,7 +83,14 @@ test("after a reconnect the desk asks again for its view and its open conversati
     { type: "queue", view: "mine", session: undefined },
     { type: "open", view: undefined, session: 7 },
   ]);
-  socket.receive({ type: "conversation", session: { id: 7, status: "handed_off", assignee: me }, messages: [], work_order: null, history: [], ref: socket.sent[2].ref });
+  socket.receive({
+    type: "conversation",
+    session: { id: 7, status: "handed_off", assignee: me },
+    messages: [],
+    work_order: null,
+    history: [],
+    ref: socket.sent[2].ref,
+  });
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(store.getState().conversation.session.id, 7);
 });
@@ -88,8 +105,18 @@ test("an act shows as busy until its answer; a refusal names the owner", async (
   const sent = sockets.last().sent.at(-1);
   assert.equal(sent.type, "claim");
   assert.equal(sent.session, 3);
-  sockets.last().receive({ type: "error", code: "conflict", message: "小李 is handling this conversation.", ref: sent.ref });
-  await assert.rejects(claim, (error) => error.code === "conflict" && error.message.startsWith("小李"));
+  sockets
+    .last()
+    .receive({
+      type: "error",
+      code: "conflict",
+      message: "小李 is handling this conversation.",
+      ref: sent.ref,
+    });
+  await assert.rejects(
+    claim,
+    (error) => error.code === "conflict" && error.message.startsWith("小李"),
+  );
   assert.equal(store.getState().busy, null);
   await assert.rejects(setup().client.reply(1, "hi"), (error) => error.code === "offline");
 });

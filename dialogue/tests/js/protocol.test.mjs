@@ -14,8 +14,17 @@ import {
 import { fakeTimers } from "./fakes.mjs";
 
 test("frames are JSON objects with a type; undefined fields are left out", () => {
-  const text = encodeFrame("send", { content: "退款", client_message_id: "c-1", extra: undefined }, 7);
-  assert.deepEqual(JSON.parse(text), { type: "send", content: "退款", client_message_id: "c-1", ref: 7 });
+  const text = encodeFrame(
+    "send",
+    { content: "退款", client_message_id: "c-1", extra: undefined },
+    7,
+  );
+  assert.deepEqual(JSON.parse(text), {
+    type: "send",
+    content: "退款",
+    client_message_id: "c-1",
+    ref: 7,
+  });
   assert.throws(() => encodeFrame(""), ProtocolError);
   assert.deepEqual(decodeFrame('{"type":"pong","ref":"p"}'), { type: "pong", ref: "p" });
   for (const bad of ["nope", "[1]", "null", '{"kind":"x"}', '{"type":3}']) {
@@ -34,7 +43,10 @@ test("a request is settled by the frame that echoes its ref: ack resolves, error
   const refused = requests.wait(second);
   assert.equal(requests.settle({ type: "message", message: {} }), false);
   assert.equal(requests.settle({ type: "ack", ref: first }), true);
-  assert.equal(requests.settle({ type: "error", ref: second, code: "conflict", message: "小王 has it" }), true);
+  assert.equal(
+    requests.settle({ type: "error", ref: second, code: "conflict", message: "小王 has it" }),
+    true,
+  );
   assert.deepEqual(await acked, { type: "ack", ref: first });
   await assert.rejects(refused, (error) => error instanceof Refusal && error.code === "conflict");
   assert.equal(requests.settle({ type: "ack", ref: first }), false, "settled once");
@@ -59,10 +71,16 @@ const msg = (id, extra = {}) => ({ id, role: "user", content: `m${id}`, ...extra
 
 test("messages are kept by id in id order: a resume that overlaps adds nothing twice", () => {
   const shown = mergeMessages([], [msg(3), msg(1), msg(2)]);
-  assert.deepEqual(shown.map((m) => m.id), [1, 2, 3]);
+  assert.deepEqual(
+    shown.map((m) => m.id),
+    [1, 2, 3],
+  );
   // welcome after a reconnect: the overlap (2, 3) and what was missed (4, 5)
   const resumed = mergeMessages(shown, [msg(2), msg(3), msg(4), msg(5)]);
-  assert.deepEqual(resumed.map((m) => m.id), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    resumed.map((m) => m.id),
+    [1, 2, 3, 4, 5],
+  );
   // the same live event delivered again changes nothing (the very same array)
   assert.equal(mergeMessages(resumed, [msg(5)]), resumed);
   assert.equal(mergeMessages(resumed, []), resumed);

@@ -52,5 +52,8 @@ test("readEvents reads a fetch() body, multi-byte characters split across chunks
   });
   const events = [];
   await readEvents({ body }, (event) => events.push(event));
-  assert.deepEqual(events.map((event) => JSON.parse(event.data).text), ["退款到账"]);
+  assert.deepEqual(
+    events.map((event) => JSON.parse(event.data).text),
+    ["退款到账"],
+  );
 });

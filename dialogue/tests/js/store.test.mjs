@@ -12,7 +12,9 @@ const counter = (state, action) => {
 test("dispatch runs the reducer and tells subscribers, only when the state changed", () => {
   const store = createStore(counter, { count: 0, label: "" });
   const seen = [];
-  const off = store.subscribe((state, previous, action) => seen.push([previous.count, state.count, action.type]));
+  const off = store.subscribe((state, previous, action) =>
+    seen.push([previous.count, state.count, action.type]),
+  );
   store.dispatch({ type: "add", by: 2 });
   store.dispatch({ type: "unknown" });
   off();
@@ -24,16 +26,27 @@ test("dispatch runs the reducer and tells subscribers, only when the state chang
 test("watch renders a slice at once and again only when it changes", () => {
   const store = createStore(counter, { count: 0, label: "a" });
   const renders = [];
-  watch(store, (state) => state.count, (count, before) => renders.push([count, before]));
+  watch(
+    store,
+    (state) => state.count,
+    (count, before) => renders.push([count, before]),
+  );
   store.dispatch({ type: "label", label: "b" });
   store.dispatch({ type: "add", by: 1 });
-  assert.deepEqual(renders, [[0, undefined], [1, 0]]);
+  assert.deepEqual(renders, [
+    [0, undefined],
+    [1, 0],
+  ]);
 });
 
 test("watch compares an array of slices item by item", () => {
   const store = createStore(counter, { count: 0, label: "a" });
   let renders = 0;
-  watch(store, (state) => [state.count, state.label], () => (renders += 1));
+  watch(
+    store,
+    (state) => [state.count, state.label],
+    () => (renders += 1),
+  );
   store.dispatch({ type: "label", label: "a" }); // a new state, the same slices
   store.dispatch({ type: "label", label: "z" });
   assert.equal(renders, 2);

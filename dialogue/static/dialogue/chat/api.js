@@ -78,10 +78,21 @@ export function createApi(config, { fetchImpl = globalThis.fetch.bind(globalThis
     return token;
   }
 
-  const sessionUrl = (id, action = "") => `${config.urls.sessions}${id}/${action ? `${action}/` : ""}`;
+  const sessionUrl = (id, action = "") =>
+    `${config.urls.sessions}${id}/${action ? `${action}/` : ""}`;
 
   return {
     getToken,
+    // Does the API answer? (A fresh token: one small request.)
+    async reachable() {
+      try {
+        token = null;
+        await getToken();
+        return true;
+      } catch {
+        return false;
+      }
+    },
     forgetToken() {
       token = null;
     },

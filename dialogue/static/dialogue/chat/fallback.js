@@ -85,7 +85,8 @@ function refusal(error, strings) {
   if (error instanceof NetworkError) return { code: "network", message: strings.network_error };
   if (error instanceof ApiError) {
     const content = error.fields.content;
-    if (Array.isArray(content) && content.length) return { code: error.code, message: String(content[0]) };
+    if (Array.isArray(content) && content.length)
+      return { code: error.code, message: String(content[0]) };
     if (error.status >= 500) return { code: "server", message: strings.server_error };
     return { code: error.code, message: error.message || strings.generic_error };
   }
@@ -138,7 +139,8 @@ export function createFallbackTransport({ store, api, config, strings, timers = 
       const delay = backoffDelay(attempts);
       attempts += 1;
       dispatch({ type: "connection", status: "waiting", retryAt: Date.now() + delay });
-      if (error instanceof ApiError && error.status < 500) dispatch({ type: "error", error: refusal(error, strings) });
+      if (error instanceof ApiError && error.status < 500)
+        dispatch({ type: "error", error: refusal(error, strings) });
       retryTimer = timers.setTimeout(start, delay);
       return;
     }
@@ -152,7 +154,10 @@ export function createFallbackTransport({ store, api, config, strings, timers = 
     dispatch({ type: "sent", clientId: item.clientId });
     let response;
     try {
-      response = await api.stream(sessionId(), { content: item.content, client_message_id: item.clientId });
+      response = await api.stream(sessionId(), {
+        content: item.content,
+        client_message_id: item.clientId,
+      });
     } catch (error) {
       if (error instanceof ApiError && error.code === "duplicate") {
         dispatch({ type: "accepted", clientId: item.clientId });
@@ -215,11 +220,19 @@ export function createFallbackTransport({ store, api, config, strings, timers = 
       try {
         const { data } = await api.session(id);
         const before = store.getState().session;
-        dispatch({ type: "session", session: { ...sessionFromRest(data), agent: before?.agent ?? null } });
+        dispatch({
+          type: "session",
+          session: { ...sessionFromRest(data), agent: before?.agent ?? null },
+        });
         await refresh();
-        if (store.getState().connection !== "online") dispatch({ type: "connection", status: "online" });
+        if (store.getState().connection !== "online")
+          dispatch({ type: "connection", status: "online" });
       } catch {
-        dispatch({ type: "connection", status: "waiting", retryAt: Date.now() + config.pollSeconds * 1000 });
+        dispatch({
+          type: "connection",
+          status: "waiting",
+          retryAt: Date.now() + config.pollSeconds * 1000,
+        });
       }
     }
     schedulePoll();

@@ -23,7 +23,8 @@ store.subscribe((state, previous) => {
 });
 if (window.self !== window.top) {
   bus.on("arrived", (message) => {
-    if (message.role !== "assistant") window.parent.postMessage({ type: "helpdesk-widget:message" }, "*");
+    if (message.role !== "assistant")
+      window.parent.postMessage({ type: "helpdesk-widget:message" }, "*");
   });
 }
 let transport = null;
@@ -35,18 +36,33 @@ function useFallback() {
   transport.start();
 }
 
+// The socket never opens: fall back to Server-Sent Events when plain HTTP works (a proxy
+// that refuses WebSockets), but keep trying the socket while the server is just away.
+let probing = false;
+async function socketUnavailable() {
+  if (probing || store.getState().transport !== "ws") return;
+  probing = true;
+  if (await api.reachable()) useFallback();
+  probing = false;
+}
+
 // The page's controls act on whichever transport is in use now.
 const actions = Object.fromEntries(
-  ["send", "feedback", "rate", "handoff", "end", "typing", "newConversation", "retryNow"].map((name) => [
-    name,
-    (...args) => transport[name](...args),
-  ]),
+  ["send", "feedback", "rate", "handoff", "end", "typing", "newConversation", "retryNow"].map(
+    (name) => [name, (...args) => transport[name](...args)],
+  ),
 );
 
 mount({ store, bus, actions, t, config });
 
 if (typeof globalThis.WebSocket === "function") {
-  transport = createSocketTransport({ store, api, config, strings: t, onUnavailable: useFallback });
+  transport = createSocketTransport({
+    store,
+    api,
+    config,
+    strings: t,
+    onUnavailable: socketUnavailable,
+  });
   transport.start();
   window.addEventListener("online", () => transport.retryNow());
 } else {

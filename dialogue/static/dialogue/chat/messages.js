@@ -26,7 +26,11 @@ function sources(message, t) {
     { class: "msg-sources" },
     h("span", { class: "msg-sources-label" }, t.sources),
     message.sources.map((source) =>
-      h("span", { class: "msg-source", title: source.title || "" }, source.title || format(t.source_marker, { id: source.id })),
+      h(
+        "span",
+        { class: "msg-source", title: source.title || "" },
+        source.title || format(t.source_marker, { id: source.id }),
+      ),
     ),
   );
 }
@@ -39,7 +43,11 @@ function hints(message, t, context) {
   if (!found.length) return null;
   const link =
     context.canHandOff && message.error_type !== "client_disconnected"
-      ? h("button", { type: "button", class: "chat-link", dataset: { action: "handoff" } }, t.talk_to_person)
+      ? h(
+          "button",
+          { type: "button", class: "chat-link", dataset: { action: "handoff" } },
+          t.talk_to_person,
+        )
       : null;
   return h("p", { class: "msg-hint" }, h("span", {}, found[0]), link);
 }
@@ -87,7 +95,12 @@ export function messageNode(message, t, context) {
       h(
         "div",
         { class: "msg-body" },
-        meta(person.name, message.created_at, context.language, h("span", { class: "msg-role" }, t.agent)),
+        meta(
+          person.name,
+          message.created_at,
+          context.language,
+          h("span", { class: "msg-role" }, t.agent),
+        ),
         h("div", { class: "msg-bubble" }, message.content),
       ),
     );
@@ -102,7 +115,13 @@ export function messageNode(message, t, context) {
       { class: "msg-body" },
       meta(t.assistant, message.created_at, context.language),
       h("div", { class: "msg-bubble" }, answer),
-      h("div", { class: "msg-details" }, sources(message, t), hints(message, t, context), thumbs(message, t)),
+      h(
+        "div",
+        { class: "msg-details" },
+        sources(message, t),
+        hints(message, t, context),
+        thumbs(message, t),
+      ),
     ),
   );
 }
@@ -121,7 +140,14 @@ export function messageKey(message, context) {
 }
 
 function dots(label) {
-  return h("span", { class: "msg-typing" }, h("span"), h("span"), h("span"), h("span", { class: "visually-hidden" }, label));
+  return h(
+    "span",
+    { class: "msg-typing" },
+    h("span"),
+    h("span"),
+    h("span"),
+    h("span", { class: "visually-hidden" }, label),
+  );
 }
 
 export function transientNodes(state, t, language) {
@@ -131,8 +157,16 @@ export function transientNodes(state, t, language) {
     nodes.push(
       h(
         "li",
-        { class: `msg msg--user${item.saved ? "" : " is-pending"}`, dataset: { client: item.clientId } },
-        meta(t.you, new Date(item.at).toISOString(), language, status ? h("span", { class: "msg-status" }, status) : null),
+        {
+          class: `msg msg--user${item.saved ? "" : " is-pending"}`,
+          dataset: { client: item.clientId },
+        },
+        meta(
+          t.you,
+          new Date(item.at).toISOString(),
+          language,
+          status ? h("span", { class: "msg-status" }, status) : null,
+        ),
         h("div", { class: "msg-bubble" }, item.content),
       ),
     );
@@ -144,7 +178,12 @@ export function transientNodes(state, t, language) {
         "li",
         { class: "msg msg--assistant is-streaming" },
         avatar("assistant", t.assistant_initial),
-        h("div", { class: "msg-body" }, meta(t.assistant, null, language), h("div", { class: "msg-bubble" }, text || dots(t.typing))),
+        h(
+          "div",
+          { class: "msg-body" },
+          meta(t.assistant, null, language),
+          h("div", { class: "msg-bubble" }, text || dots(t.typing)),
+        ),
       ),
     );
   }
@@ -154,7 +193,12 @@ export function transientNodes(state, t, language) {
         "li",
         { class: "msg msg--assistant is-streaming" },
         avatar("assistant", t.assistant_initial),
-        h("div", { class: "msg-body" }, meta(t.assistant, null, language), h("div", { class: "msg-bubble" }, dots(t.typing))),
+        h(
+          "div",
+          { class: "msg-body" },
+          meta(t.assistant, null, language),
+          h("div", { class: "msg-bubble" }, dots(t.typing)),
+        ),
       ),
     );
   }
@@ -168,7 +212,11 @@ export function transientNodes(state, t, language) {
         h(
           "div",
           { class: "msg-body" },
-          h("p", { class: "msg-meta" }, h("span", { class: "msg-author" }, format(t.agent_typing, { name: person.name }))),
+          h(
+            "p",
+            { class: "msg-meta" },
+            h("span", { class: "msg-author" }, format(t.agent_typing, { name: person.name })),
+          ),
           h("div", { class: "msg-bubble" }, dots(format(t.agent_typing, { name: person.name }))),
         ),
       ),

@@ -18,7 +18,10 @@ export const OPEN_FAILURES_BEFORE_FALLBACK = 3;
 export function sendRefusal(frame) {
   if (frame.code === "duplicate") return { kind: "accepted" };
   if (frame.code === "answer_failed") return { kind: "answer_failed" };
-  return { kind: "refused", error: { code: frame.code, message: frame.message, fields: frame.fields } };
+  return {
+    kind: "refused",
+    error: { code: frame.code, message: frame.message, fields: frame.fields },
+  };
 }
 
 export function createSocketTransport({
@@ -58,7 +61,8 @@ export function createSocketTransport({
 
   function sendOutboxItem(item) {
     const fields = { content: item.content, client_message_id: item.clientId };
-    if (connection.send("send", fields, item.clientId)) dispatch({ type: "sent", clientId: item.clientId });
+    if (connection.send("send", fields, item.clientId))
+      dispatch({ type: "sent", clientId: item.clientId });
   }
 
   function onFrame(frame) {
@@ -76,7 +80,11 @@ export function createSocketTransport({
         store.getState().outbox.forEach(sendOutboxItem);
         break;
       case "message":
-        dispatch({ type: "message", message: frame.message, clientMessageId: frame.client_message_id });
+        dispatch({
+          type: "message",
+          message: frame.message,
+          clientMessageId: frame.client_message_id,
+        });
         break;
       case "answer.delta":
         dispatch({ type: "delta", replyTo: frame.reply_to, text: frame.text });
@@ -113,7 +121,8 @@ export function createSocketTransport({
   function onError(frame) {
     if (frame.ref && outboxIds().has(frame.ref)) {
       const outcome = sendRefusal(frame);
-      if (outcome.kind === "refused") dispatch({ type: "refused", clientId: frame.ref, error: outcome.error });
+      if (outcome.kind === "refused")
+        dispatch({ type: "refused", clientId: frame.ref, error: outcome.error });
       else dispatch({ type: "accepted", clientId: frame.ref });
       return;
     }
@@ -127,12 +136,17 @@ export function createSocketTransport({
 
   function onStatus(status, detail) {
     if (status === "connecting") {
-      if (store.getState().connection !== "failed") dispatch({ type: "connection", status: "connecting" });
+      if (store.getState().connection !== "failed")
+        dispatch({ type: "connection", status: "connecting" });
     } else if (status === "waiting") {
       welcomed = false;
       requests.failAll();
       const offline = globalThis.navigator && globalThis.navigator.onLine === false;
-      dispatch({ type: "connection", status: offline ? "offline" : "waiting", retryAt: Date.now() + detail.delay });
+      dispatch({
+        type: "connection",
+        status: offline ? "offline" : "waiting",
+        retryAt: Date.now() + detail.delay,
+      });
       if (detail.failuresToOpen >= OPEN_FAILURES_BEFORE_FALLBACK) onUnavailable();
     } else if (status === "failed") {
       welcomed = false;

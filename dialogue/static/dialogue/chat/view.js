@@ -64,24 +64,34 @@ export function mount({ store, bus, actions, t, config }) {
   });
 
   const report = (error) => {
-    store.dispatch({ type: "error", error: { code: error.code || "error", message: error.message || t.generic_error } });
+    store.dispatch({
+      type: "error",
+      error: { code: error.code || "error", message: error.message || t.generic_error },
+    });
   };
 
   // --- render functions ------------------------------------------------------------------
 
-  watch(store, (s) => [s.connection, s.session, s.transport], () => {
-    const state = store.getState();
-    const agent = state.session?.status === "handed_off" ? state.session.agent : null;
-    el.chat.setAttribute("aria-busy", String(!state.wasOnline && state.connection === "connecting"));
-    el.headerAvatar.textContent = agent ? agent.initial : initial;
-    el.headerAvatar.classList.toggle("chat-avatar--agent", Boolean(agent));
-    if (!state.wasOnline && state.connection !== "online") el.status.textContent = t.connecting;
-    else if (agent) el.status.textContent = format(t.agent_answering, { name: agent.name });
-    else if (state.session?.status === "handed_off") el.status.textContent = t.waiting_for_agent;
-    else el.status.textContent = t.assistant_online;
-    el.handoff.disabled = !canHandOff(state);
-    el.end.disabled = !canEnd(state);
-  });
+  watch(
+    store,
+    (s) => [s.connection, s.session, s.transport],
+    () => {
+      const state = store.getState();
+      const agent = state.session?.status === "handed_off" ? state.session.agent : null;
+      el.chat.setAttribute(
+        "aria-busy",
+        String(!state.wasOnline && state.connection === "connecting"),
+      );
+      el.headerAvatar.textContent = agent ? agent.initial : initial;
+      el.headerAvatar.classList.toggle("chat-avatar--agent", Boolean(agent));
+      if (!state.wasOnline && state.connection !== "online") el.status.textContent = t.connecting;
+      else if (agent) el.status.textContent = format(t.agent_answering, { name: agent.name });
+      else if (state.session?.status === "handed_off") el.status.textContent = t.waiting_for_agent;
+      else el.status.textContent = t.assistant_online;
+      el.handoff.disabled = !canHandOff(state);
+      el.end.disabled = !canEnd(state);
+    },
+  );
 
   let countdown = null;
   const renderConnection = () => {
@@ -96,7 +106,8 @@ export function mount({ store, bus, actions, t, config }) {
     el.connection.hidden = !text;
     el.connectionText.textContent = text;
     el.connectionRetry.hidden = !["waiting", "offline"].includes(connection);
-    if (connection === "waiting" && countdown === null) countdown = setInterval(renderConnection, 1000);
+    if (connection === "waiting" && countdown === null)
+      countdown = setInterval(renderConnection, 1000);
     if (connection !== "waiting" && countdown !== null) {
       clearInterval(countdown);
       countdown = null;
@@ -104,79 +115,101 @@ export function mount({ store, bus, actions, t, config }) {
   };
   watch(store, (s) => [s.connection, s.retryAt, s.wasOnline], renderConnection);
 
-  watch(store, (s) => [s.messages, s.session, s.outbox, s.streams, s.awaiting, s.typing], (now, before) => {
-    const state = store.getState();
-    const follow = nearBottom(el.log) || (before && now[2].length > before[2].length);
-    const context = { canHandOff: canHandOff(state), language: config.language };
-    let previous = null;
-    for (const message of state.messages) {
-      const key = messageKey(message, context);
-      const known = shown.get(message.id);
-      let node = known?.node;
-      if (!known || known.key !== key) {
-        node = messageNode(message, t, context);
-        if (known) known.node.replaceWith(node);
-        shown.set(message.id, { node, key });
+  watch(
+    store,
+    (s) => [s.messages, s.session, s.outbox, s.streams, s.awaiting, s.typing],
+    (now, before) => {
+      const state = store.getState();
+      const follow = nearBottom(el.log) || (before && now[2].length > before[2].length);
+      const context = { canHandOff: canHandOff(state), language: config.language };
+      let previous = null;
+      for (const message of state.messages) {
+        const key = messageKey(message, context);
+        const known = shown.get(message.id);
+        let node = known?.node;
+        if (!known || known.key !== key) {
+          node = messageNode(message, t, context);
+          if (known) known.node.replaceWith(node);
+          shown.set(message.id, { node, key });
+        }
+        const expected = previous ? previous.nextSibling : el.messages.firstChild;
+        if (expected !== node) el.messages.insertBefore(node, expected);
+        previous = node;
       }
-      const expected = previous ? previous.nextSibling : el.messages.firstChild;
-      if (expected !== node) el.messages.insertBefore(node, expected);
-      previous = node;
-    }
-    const ids = new Set(state.messages.map((message) => message.id));
-    for (const [id, known] of shown) {
-      if (!ids.has(id)) {
-        known.node.remove();
-        shown.delete(id);
+      const ids = new Set(state.messages.map((message) => message.id));
+      for (const [id, known] of shown) {
+        if (!ids.has(id)) {
+          known.node.remove();
+          shown.delete(id);
+        }
       }
-    }
-    el.transient.replaceChildren(...transientNodes(state, t, config.language));
-    el.welcome.hidden = Boolean(state.messages.length || state.outbox.length || !state.wasOnline);
-    if (follow) el.log.scrollTop = el.log.scrollHeight;
-  });
+      el.transient.replaceChildren(...transientNodes(state, t, config.language));
+      el.welcome.hidden = Boolean(state.messages.length || state.outbox.length || !state.wasOnline);
+      if (follow) el.log.scrollTop = el.log.scrollHeight;
+    },
+  );
 
-  watch(store, (s) => [s.session, s.agentsOnline], () => {
-    const notice = handoffNotice(store.getState());
-    el.banner.hidden = !notice;
-    el.banner.classList.toggle("chat-banner--nobody", notice?.kind === "nobody_online");
-    el.bannerAvatar.hidden = notice?.kind !== "agent";
-    if (!notice) return;
-    if (notice.kind === "agent") {
-      el.bannerAvatar.textContent = notice.agent.initial;
-      el.bannerText.textContent = format(t.handed_off_agent, { name: notice.agent.name });
-    } else {
-      const text = notice.kind === "nobody_online" ? t.nobody_online : t.handed_off_order;
-      el.bannerText.textContent = notice.workOrder ? format(text, { number: notice.workOrder }) : t.handed_off;
-    }
-  });
+  watch(
+    store,
+    (s) => [s.session, s.agentsOnline],
+    () => {
+      const notice = handoffNotice(store.getState());
+      el.banner.hidden = !notice;
+      el.banner.classList.toggle("chat-banner--nobody", notice?.kind === "nobody_online");
+      el.bannerAvatar.hidden = notice?.kind !== "agent";
+      if (!notice) return;
+      if (notice.kind === "agent") {
+        el.bannerAvatar.textContent = notice.agent.initial;
+        el.bannerText.textContent = format(t.handed_off_agent, { name: notice.agent.name });
+      } else {
+        const text = notice.kind === "nobody_online" ? t.nobody_online : t.handed_off_order;
+        el.bannerText.textContent = notice.workOrder
+          ? format(text, { number: notice.workOrder })
+          : t.handed_off;
+      }
+    },
+  );
 
-  watch(store, (s) => s.error, (error) => {
-    el.error.hidden = !error;
-    el.errorText.textContent = error ? error.message || t.generic_error : "";
-  });
+  watch(
+    store,
+    (s) => s.error,
+    (error) => {
+      el.error.hidden = !error;
+      el.errorText.textContent = error ? error.message || t.generic_error : "";
+    },
+  );
 
-  watch(store, (s) => [s.session, s.confirmingEnd], () => {
-    const state = store.getState();
-    const ended = isEnded(state);
-    const endedNow = ended && el.ended.hidden;
-    el.ended.hidden = !ended;
-    el.composer.hidden = ended;
-    el.confirm.hidden = !state.confirmingEnd || ended;
-    const score = state.session?.satisfaction || 0;
-    el.rating.querySelectorAll(".chat-star").forEach((star) => {
-      const value = Number(star.dataset.rating);
-      star.setAttribute("aria-pressed", String(value === score));
-      star.classList.toggle("is-lit", Boolean(score) && value <= score);
-    });
-    el.ratingThanks.textContent = score ? t.rating_thanks : "";
-    if (endedNow) el.log.scrollTop = el.log.scrollHeight;
-  });
+  watch(
+    store,
+    (s) => [s.session, s.confirmingEnd],
+    () => {
+      const state = store.getState();
+      const ended = isEnded(state);
+      const endedNow = ended && el.ended.hidden;
+      el.ended.hidden = !ended;
+      el.composer.hidden = ended;
+      el.confirm.hidden = !state.confirmingEnd || ended;
+      const score = state.session?.satisfaction || 0;
+      el.rating.querySelectorAll(".chat-star").forEach((star) => {
+        const value = Number(star.dataset.rating);
+        star.setAttribute("aria-pressed", String(value === score));
+        star.classList.toggle("is-lit", Boolean(score) && value <= score);
+      });
+      el.ratingThanks.textContent = score ? t.rating_thanks : "";
+      if (endedNow) el.log.scrollTop = el.log.scrollHeight;
+    },
+  );
 
-  watch(store, (s) => s.draft, (draft) => {
-    if (draft === null) return;
-    el.input.value = el.input.value.trim() ? `${draft}\n${el.input.value}` : draft;
-    autosize();
-    store.dispatch({ type: "draft-taken" });
-  });
+  watch(
+    store,
+    (s) => s.draft,
+    (draft) => {
+      if (draft === null) return;
+      el.input.value = el.input.value.trim() ? `${draft}\n${el.input.value}` : draft;
+      autosize();
+      store.dispatch({ type: "draft-taken" });
+    },
+  );
 
   // --- controls ----------------------------------------------------------------------------
 
@@ -220,19 +253,24 @@ export function mount({ store, bus, actions, t, config }) {
   });
 
   const run = (work) => work().catch(report);
-  const handOff = () => run(async () => {
-    el.handoff.disabled = true;
-    await actions.handoff();
-    announce(el.bannerText.textContent);
-  });
+  const handOff = () =>
+    run(async () => {
+      el.handoff.disabled = true;
+      await actions.handoff();
+      announce(el.bannerText.textContent);
+    });
   el.handoff.addEventListener("click", handOff);
   el.end.addEventListener("click", () => store.dispatch({ type: "confirm-end", open: true }));
-  el.confirmNo.addEventListener("click", () => store.dispatch({ type: "confirm-end", open: false }));
-  el.confirmYes.addEventListener("click", () => run(async () => {
-    await actions.end();
-    store.dispatch({ type: "confirm-end", open: false });
-    el.rating.querySelector(".chat-star").focus();
-  }));
+  el.confirmNo.addEventListener("click", () =>
+    store.dispatch({ type: "confirm-end", open: false }),
+  );
+  el.confirmYes.addEventListener("click", () =>
+    run(async () => {
+      await actions.end();
+      store.dispatch({ type: "confirm-end", open: false });
+      el.rating.querySelector(".chat-star").focus();
+    }),
+  );
   el.errorClose.addEventListener("click", () => store.dispatch({ type: "error-clear" }));
   el.connectionRetry.addEventListener("click", () => actions.retryNow());
   el.newConversation.addEventListener("click", () => {

@@ -18,7 +18,10 @@ export function createAlerts({ strings, labels, onOpen = () => {} }) {
   function chime() {
     if (!soundOn || !audio) return;
     const start = audio.currentTime;
-    for (const [offset, pitch] of [[0, 880], [0.16, 1175]]) {
+    for (const [offset, pitch] of [
+      [0, 880],
+      [0.16, 1175],
+    ]) {
       const tone = audio.createOscillator();
       const volume = audio.createGain();
       tone.frequency.value = pitch;
@@ -35,10 +38,13 @@ export function createAlerts({ strings, labels, onOpen = () => {} }) {
     if (!globalThis.Notification || Notification.permission !== "granted") return;
     const reason = labels.handoffReason[item.handoff_reason] || "";
     const body = [item.last_message?.content, reason].filter(Boolean).join(" · ");
-    const notification = new Notification(format(strings.notification_title, { customer: item.customer }), {
-      body,
-      tag: `desk-session-${item.id}`,
-    });
+    const notification = new Notification(
+      format(strings.notification_title, { customer: item.customer }),
+      {
+        body,
+        tag: `desk-session-${item.id}`,
+      },
+    );
     notification.onclick = () => {
       globalThis.focus();
       onOpen(item.id);

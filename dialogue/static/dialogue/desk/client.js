@@ -27,7 +27,13 @@ export function createDeskClient({
     if (frame.type === "welcome") {
       welcomed = true;
       connection.ready();
-      dispatch({ type: "welcome", me: frame.me, acts: frame.acts, queue: frame.queue, staff: frame.staff });
+      dispatch({
+        type: "welcome",
+        me: frame.me,
+        acts: frame.acts,
+        queue: frame.queue,
+        staff: frame.staff,
+      });
       afterWelcome();
       return;
     }
@@ -69,7 +75,8 @@ export function createDeskClient({
   }
 
   function report(error) {
-    if (error.code) dispatch({ type: "error", error: { code: error.code, message: error.message } });
+    if (error.code)
+      dispatch({ type: "error", error: { code: error.code, message: error.message } });
   }
 
   const connection = createConnection({
@@ -92,7 +99,8 @@ export function createDeskClient({
   });
 
   function request(type, fields = {}) {
-    if (!welcomed) return Promise.reject(Object.assign(new Error(strings.offline), { code: "offline" }));
+    if (!welcomed)
+      return Promise.reject(Object.assign(new Error(strings.offline), { code: "offline" }));
     const ref = requests.ref(type);
     const answer = requests.wait(ref);
     connection.send(type, fields, ref);
@@ -118,7 +126,13 @@ export function createDeskClient({
     },
     async open(id) {
       const frame = await request("open", { session: id });
-      dispatch({ type: "conversation", session: frame.session, messages: frame.messages, work_order: frame.work_order, history: frame.history });
+      dispatch({
+        type: "conversation",
+        session: frame.session,
+        messages: frame.messages,
+        work_order: frame.work_order,
+        history: frame.history,
+      });
     },
     close: (id) => request("close", { session: id }),
     claim: (id) => act("claim", { session: id }),

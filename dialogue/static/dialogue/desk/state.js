@@ -39,7 +39,9 @@ export function inView(item, view, meId) {
 function sorted(items, view) {
   const key = view === "open" ? "handed_off_at" : "last_activity_at";
   const direction = view === "open" ? 1 : -1;
-  return [...items].sort((a, b) => direction * String(a[key] || "").localeCompare(String(b[key] || "")));
+  return [...items].sort(
+    (a, b) => direction * String(a[key] || "").localeCompare(String(b[key] || "")),
+  );
 }
 
 function upsert(items, item) {
@@ -79,7 +81,11 @@ function messageArrived(state, message) {
           ...item,
           message_count: item.message_count + 1,
           last_activity_at: message.created_at,
-          last_message: { role: message.role, content: message.content.slice(0, 120), created_at: message.created_at },
+          last_message: {
+            role: message.role,
+            content: message.content.slice(0, 120),
+            created_at: message.created_at,
+          },
         }
       : item,
   );
@@ -143,7 +149,10 @@ export function reducer(state, action) {
         },
       };
     case "typing":
-      return { ...state, customerTyping: { ...state.customerTyping, [action.session]: action.until } };
+      return {
+        ...state,
+        customerTyping: { ...state.customerTyping, [action.session]: action.until },
+      };
     case "typing-expired": {
       const customerTyping = Object.fromEntries(
         Object.entries(state.customerTyping).filter(([, until]) => until > action.now),
@@ -161,7 +170,12 @@ export function reducer(state, action) {
     case "busy":
       return { ...state, busy: action.act };
     case "error":
-      return { ...state, error: action.error, busy: null, search: { ...state.search, busy: false } };
+      return {
+        ...state,
+        error: action.error,
+        busy: null,
+        search: { ...state.search, busy: false },
+      };
     case "error-clear":
       return state.error ? { ...state, error: null } : state;
     default:
@@ -173,7 +187,14 @@ export function reducer(state, action) {
 
 export function permitted(state) {
   const session = state.conversation?.session;
-  const none = { claim: false, transfer: false, release: false, end: false, reply: false, note: false };
+  const none = {
+    claim: false,
+    transfer: false,
+    release: false,
+    end: false,
+    reply: false,
+    note: false,
+  };
   if (!session || !state.acts) return none;
   const open = session.status !== "ended";
   const mine = session.assignee?.id === state.me?.id;
