@@ -7,7 +7,11 @@ import { age, clockTime, dateTime, format } from "../live/format.js";
 
 export function queueEntry(item, { t, labels, selected, typing, language, now }) {
   const waitingSince = item.handed_off_at || item.last_activity_at;
-  const preview = item.last_message ? item.last_message.content : t.no_messages;
+  const last = item.last_message;
+  let preview = t.no_messages;
+  if (last) {
+    preview = last.role === "user" ? last.content : `${labels.role[last.role]}: ${last.content}`;
+  }
   return h(
     "li",
     { class: `desk-entry${selected ? " is-selected" : ""}`, dataset: { session: item.id } },
