@@ -183,7 +183,6 @@ test("a bad token is forgotten and the next hello brings a new one", async () =>
 
 test("what a refused send means for the message", () => {
   assert.deepEqual(sendRefusal({ code: "duplicate" }), { kind: "accepted" });
-  assert.deepEqual(sendRefusal({ code: "answer_failed" }), { kind: "answer_failed" });
   assert.deepEqual(
     sendRefusal({ code: "throttled", message: "wait", fields: { retry_after: 3 } }),
     {
@@ -205,4 +204,26 @@ test("a socket that never opens, three times in a row, asks for the fallback", (
   sockets.last().accept(); // it opens after all: the count starts over
   sockets.last().drop();
   assert.equal(asked, 1);
+});
+
+test("an answer that fails mid-stream leaves no half answer behind", async () => {
+  const { sockets, store, transport } = setup();
+  transport.start();
+  sockets.last().accept();
+  await tick();
+  sockets.last().receive({ type: "welcome", session: null, messages: [], agents_online: 1 });
+  transport.send("你好");
+  const clientId = store.getState().outbox[0].clientId;
+  const saved = { id: 50, role: "user", content: "你好", client_message_id: clientId };
+  sockets
+    .last()
+    .receive({ type: "message", message: saved, client_message_id: clientId, ref: clientId });
+  sockets.last().receive({ type: "answer.delta", reply_to: 50, text: "半截" });
+  assert.equal(store.getState().streams[50], "半截");
+  sockets
+    .last()
+    .receive({ type: "error", code: "answer_failed", message: "没能回答", ref: clientId });
+  assert.deepEqual(store.getState().streams, {});
+  assert.equal(store.getState().awaiting, null);
+  assert.equal(store.getState().error.message, "没能回答");
 });

@@ -13,11 +13,10 @@ const TYPING_SHOWN_MS = 6000;
 // Attempts in a row that never opened before the page falls back to Server-Sent Events.
 export const OPEN_FAILURES_BEFORE_FALLBACK = 3;
 
-// What a refused `send` means for the message: the server has it already, or it was not
-// saved and goes back to the composer.
+// What a refused `send` means for the message: the server has it already (sent twice
+// across a reconnect), or it was not saved and goes back to the composer.
 export function sendRefusal(frame) {
   if (frame.code === "duplicate") return { kind: "accepted" };
-  if (frame.code === "answer_failed") return { kind: "answer_failed" };
   return {
     kind: "refused",
     error: { code: frame.code, message: frame.message, fields: frame.fields },
@@ -39,6 +38,7 @@ export function createSocketTransport({
 
   const dispatch = (action) => store.dispatch(action);
   const now = () => (timers.now ? timers.now() : Date.now());
+  const savedIds = new Map(); // client_message_id -> the saved message's id (its answer's key)
   const outboxIds = () => new Set(store.getState().outbox.map((item) => item.clientId));
 
   async function hello() {
@@ -80,6 +80,7 @@ export function createSocketTransport({
         store.getState().outbox.forEach(sendOutboxItem);
         break;
       case "message":
+        if (frame.client_message_id) savedIds.set(frame.client_message_id, frame.message.id);
         dispatch({
           type: "message",
           message: frame.message,
@@ -119,15 +120,20 @@ export function createSocketTransport({
   }
 
   function onError(frame) {
+    if (frame.code === "answer_failed") {
+      // The message was saved (its frame came first); its answer could not be written.
+      dispatch({
+        type: "answer-failed",
+        streamKey: savedIds.get(frame.ref),
+        error: { code: frame.code, message: frame.message },
+      });
+      return;
+    }
     if (frame.ref && outboxIds().has(frame.ref)) {
       const outcome = sendRefusal(frame);
       if (outcome.kind === "refused")
         dispatch({ type: "refused", clientId: frame.ref, error: outcome.error });
       else dispatch({ type: "accepted", clientId: frame.ref });
-      return;
-    }
-    if (frame.code === "answer_failed") {
-      dispatch({ type: "answer-failed", error: { code: frame.code, message: frame.message } });
       return;
     }
     if (frame.code === "unauthenticated" || frame.code === "forbidden") return; // a close follows
