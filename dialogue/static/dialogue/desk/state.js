@@ -200,7 +200,7 @@ export function permitted(state) {
   const mine = session.assignee?.id === state.me?.id;
   const mayTake = !session.assignee || mine || state.admin;
   return {
-    claim: open && session.status === "handed_off" && !session.assignee,
+    claim: open && !session.assignee, // one the assistant has is taken over
     transfer: open && mayTake,
     release: session.status === "handed_off" && mayTake,
     end: open,
