@@ -18,12 +18,12 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("desk/", include("dialogue.desk_urls")),
     # The dashboard is the admin's front page (admin/) and comes before the admin's own.
     path("admin/", include("reports.admin_urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("chat/", include("dialogue.widget_urls")),
-    path("desk/", include("dialogue.desk_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
