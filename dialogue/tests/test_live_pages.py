@@ -288,11 +288,10 @@ def test_a_customer_and_an_agent_talk_live(server, tenant_a, agent_a, llm, refun
     chat.click(".chat-star[data-rating='5']")
     chat.wait_for_selector(".chat-star[data-rating='5'][aria-pressed=true]")
     screenshot(chat, "chat-zh-hans-ended")
-    assert desk.errors == [] and chat.errors == [] and other_desk.errors == []
 
     def saved():
         with tenant_scope(tenant_a):
-            session = ChatSession.objects.get()
+            session = ChatSession.objects.order_by("pk").first()
             return session, list(session.messages.values_list("role", "content"))
 
     session, messages = off_the_loop(saved)
@@ -300,6 +299,21 @@ def test_a_customer_and_an_agent_talk_live(server, tenant_a, agent_a, llm, refun
     contents = [content for _role, content in messages]
     assert contents.count("断线期间的回复") == 1 and contents.count("断线时写的消息") == 1
     assert (Role.NOTE, "客户很着急，优先处理") in messages
+
+    # A new conversation starts empty and is answered by the assistant again.
+    chat.click("#new-conversation")
+    chat.wait_for_selector("#welcome:not([hidden])")
+    assert chat.locator("#messages > li").count() == 0
+    chat.fill("#composer-input", "如何申请退款")
+    chat.keyboard.press("Enter")
+    chat.wait_for_selector(".msg--assistant[data-id] .msg-source")
+
+    def sessions() -> list[str]:
+        with tenant_scope(tenant_a):
+            return list(ChatSession.objects.order_by("pk").values_list("status", flat=True))
+
+    assert off_the_loop(sessions) == [SessionStatus.ENDED, SessionStatus.ACTIVE]
+    assert desk.errors == [] and chat.errors == [] and other_desk.errors == []
 
 
 def test_in_english_nobody_online_and_a_viewer_who_reads(
