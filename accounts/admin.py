@@ -1,10 +1,12 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import LimitedAdminAuthenticationForm
 from accounts.models import ApiToken, Tenant, User
+from accounts.presence import presence_of
 from accounts.services import (
     IDENTITY_SECRET_MIN_CHARS,
     api_tokens_revoke,
@@ -75,11 +77,29 @@ class TenantAdmin(admin.ModelAdmin):
             tenant_identity_secret_set(tenant=obj, secret=secret)
 
 
+class UserChangeList(ChangeList):
+    """The page's users with whether each is at the staff desk (one cache read)."""
+
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        present = presence_of(list(self.result_list))
+        for user in self.result_list:
+            user.desk_presence = present.get(user.pk)
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Superusers manage everyone; a tenant admin manages the users of their tenant."""
 
-    list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "is_active",
+        "at_the_desk",
+    )
     list_filter = ("role", "is_active")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
@@ -88,6 +108,14 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"fields": ("username", "email", "role", "password1", "password2")}),)
+
+    def get_changelist(self, request, **kwargs):
+        return UserChangeList
+
+    @admin.display(description=_("At the desk"))
+    def at_the_desk(self, user: User) -> str:
+        presence = getattr(user, "desk_presence", None)
+        return presence.label if presence else "—"
 
     def _tenant_admin(self, request) -> bool:
         user = request.user

@@ -112,6 +112,19 @@ class Tenant(models.Model):
         """The web chat page's CSP frame-ancestors sources."""
         return ["'self'", *self.widget_frame_ancestors.lower().split()]
 
+    def embeds_on(self, origin: str) -> bool:
+        """Whether `origin` (scheme://host[:port]) is one of the listed sites, matched as
+        CSP matches them: `https://*.example.com` covers every subdomain."""
+        origin = origin.lower()
+        for source in self.widget_frame_ancestors.lower().split():
+            scheme, _sep, host = source.partition("://")
+            if host.startswith("*."):
+                if origin.startswith(f"{scheme}://") and origin.endswith(host[1:]):
+                    return True
+            elif origin == source:
+                return True
+        return False
+
 
 class User(AbstractUser):
     tenant = models.ForeignKey(

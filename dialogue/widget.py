@@ -3,11 +3,12 @@
 A plain page: the browser talks to the chat API (/api/v1/chat/...) with a visitor
 token, so the page itself carries nothing but the tenant's public widget key and name.
 
-Framing: customers embed the widget in an iframe on their own sites, so this one view
-is exempt from the project-wide `X-Frame-Options: DENY`, and its CSP `frame-ancestors`
-lists the sites each tenant allows (`Tenant.widget_frame_ancestors`; none: this site
-only). The page holds only the visitor's own anonymous conversation and its API calls
-never send cookies (see widget.js), so a framing site cannot act as a staff user.
+Framing: tenants embed the chat in an iframe on their own sites (the embed script,
+static/dialogue/widget.js), so this one view is exempt from the project-wide
+`X-Frame-Options: DENY`; its CSP `frame-ancestors` lists the sites the tenant allows
+(`Tenant.widget_frame_ancestors`; none: this site only). The page holds only the
+visitor's own anonymous conversation and its requests never send cookies
+(static/dialogue/chat/api.js), so a framing site cannot act as a logged-in staff user.
 """
 
 from __future__ import annotations
@@ -42,27 +43,41 @@ WIDGET_CSP: dict[str, list[str]] = {
 
 
 def widget_strings(*, max_chars: int) -> dict[str, str]:
-    """Every string widget.js shows, in the request's language."""
+    """Every string the chat page's scripts (static/dialogue/chat/) show, in the request's
+    language."""
+    assistant = str(Role.ASSISTANT.label)
     return {
-        "assistant": str(Role.ASSISTANT.label),
+        "assistant": assistant,
+        # The assistant's avatar: "AI" reads the same in both languages.
+        "assistant_initial": "AI",
         "agent": str(Role.AGENT.label),
         "you": _("You"),
         "typing": _("The assistant is typing…"),
+        "agent_typing": _("%(name)s is typing…"),
         "connecting": _("Connecting…"),
-        "connect_failed": _("Could not connect to the chat. Check your connection and retry."),
-        "retry": _("Retry"),
+        "assistant_online": _("AI assistant · online"),
+        "agent_answering": _("%(name)s · support team"),
+        "waiting_for_agent": _("Waiting for a support agent"),
+        "connecting_in": _("Could not connect. Trying again in %(seconds)s s…"),
+        "reconnecting_in": _("The connection was lost. Reconnecting in %(seconds)s s…"),
+        "reconnecting": _("Reconnecting…"),
+        "offline": _("You are offline. What you write is sent as soon as the connection is back."),
+        "offline_action": _("You are offline. Try again when the connection is back."),
+        "connect_failed": _("Could not connect to the chat. Reload the page to try again."),
+        "forbidden": _("This site may not open the chat."),
+        "sending": _("Sending…"),
+        "waiting_to_send": _("Waiting for the connection…"),
         "network_error": _(
             "Network error: your message was not sent. Check your connection and try again."
         ),
-        "offline": _("The connection was lost. Trying again…"),
         "stream_interrupted": _("The connection was interrupted; the reply may be incomplete."),
         "answer_failed": _("The answer could not be completed."),
-        "rate_limited": _("You are sending messages too quickly. Please wait a moment."),
+        "interrupted": _("The connection dropped while this answer was written."),
+        "answer_interrupted_empty": _("(The answer was interrupted.)"),
         "server_error": _("The service is not available right now."),
         "generic_error": _("Something went wrong. Please try again."),
         "too_long": _("Your message is too long (at most %(limit)s characters).")
         % {"limit": max_chars},
-        "session_ended": _("This conversation has ended."),
         "sources": _("Sources:"),
         "source_marker": _("Knowledge entry #%(id)s"),
         "low_confidence": _("This answer may not be accurate."),
@@ -77,7 +92,12 @@ def widget_strings(*, max_chars: int) -> dict[str, str]:
             "You are now talking to a person (work order #%(number)s). "
             "A support agent will reply here."
         ),
-        "end_confirm": _("End this conversation?"),
+        "handed_off_agent": _("%(name)s from our support team is answering you."),
+        "nobody_online": _(
+            "No one from our support team is online right now. Your request is saved as "
+            "work order #%(number)s and an agent will reply in this chat when they are back. "
+            "You may close this page: open it again on this device to read the answer."
+        ),
         "rating_thanks": _("Thank you for rating this conversation."),
     }
 
@@ -91,6 +111,7 @@ def widget_config(tenant: Tenant, *, max_chars: int) -> dict[str, Any]:
         "urls": {
             "visitorToken": reverse("chat-visitor-token"),
             "sessions": reverse("chat-session-list"),
+            "socket": "/ws/chat/",
         },
     }
 

@@ -24,6 +24,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("desk/", include("dialogue.desk_urls")),
     # The dashboard is the admin's front page (admin/) and comes before the admin's own.
     path("admin/", include("reports.admin_urls")),
     path("admin/", admin.site.urls),

@@ -5,7 +5,9 @@ which access logs keep), the session it shows and the last message id it has; th
 answer is `welcome` with what it missed, so a page that reconnects (after a network drop,
 a server restart, or to another server process) loses nothing. A message goes through
 the message pipeline, the same as over HTTP, and its answer streams back as frames while
-the connection goes on receiving; what staff do arrives as live events.
+the connection goes on receiving; what staff do arrives as live events. An answer still
+being written when the page goes away is finished and saved all the same: the page gets
+it when it comes back (in `welcome`, or as a `message` once it is saved).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def origin_allowed(origin: str, tenant: Tenant) -> bool:
     browser, which is what the check protects."""
     if not origin:
         return True
-    if origin in (tenant.settings or {}).get("allowed_origins", []):
+    if tenant.embeds_on(origin):
         return True
     return validate_host(urlsplit(origin).hostname or "", settings.ALLOWED_HOSTS)
 
@@ -103,6 +105,8 @@ class CustomerConsumer(LiveConsumer):
         self.session_id: int | None = None
         self.sent: deque[int] = deque(maxlen=500)
         self.turns: set[asyncio.Task] = set()
+        self.gone = False
+        self.closing: asyncio.Task | None = None
         self.scope_token: Any = None
         self.store = turn_store()
         await self.accept()
@@ -114,14 +118,14 @@ class CustomerConsumer(LiveConsumer):
         return BEFORE_HELLO if self.tenant is None else AFTER_HELLO
 
     def _close_without_hello(self) -> None:
-        if self.tenant is None:
-            task = asyncio.ensure_future(self.close(code=CLOSE_HELLO_TIMEOUT))
-            self.turns.add(task)
+        if self.tenant is None and not self.gone:
+            self.closing = asyncio.ensure_future(self.close(code=CLOSE_HELLO_TIMEOUT))
 
     async def disconnect(self, code: int) -> None:
+        # The turns in flight are not cancelled: each answer is finished, saved and
+        # published to the conversation, where the page finds it when it reconnects.
+        self.gone = True
         self.hello_timer.cancel()
-        for task in self.turns:
-            task.cancel()
         if self.session_id is not None:
             await self.channel_layer.group_discard(
                 events.session_group(self.session_id), self.channel_name
@@ -222,6 +226,15 @@ class CustomerConsumer(LiveConsumer):
             await self.send_frame({"type": "typing", "person": event["person"]})
 
     # helpers -------------------------------------------------------------------------
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        """Frames for a page that has gone are dropped (its turns still run to the end)."""
+        if self.gone:
+            return
+        try:
+            await super().send_frame(frame)
+        except OSError:  # the page went away between two frames (uvicorn's ClientDisconnected)
+            self.gone = True
 
     async def _act(self, frame: Frame, action: Any, **options: Any) -> None:
         """A customer action on the conversation the page shows; `ack` when done."""

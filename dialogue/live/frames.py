@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from dialogue.models import CUSTOMER_ROLES, ChatSession, Message
+from dialogue.models import CUSTOMER_ROLES, ChatSession, Message, Role
 
 PREVIEW_CHARS = 120
 
@@ -44,6 +44,9 @@ def customer_message(message: Message, titles: dict[int, str]) -> dict[str, Any]
         "thumbs_up": message.thumbs_up,
         "rating": message.rating,
         "author": person(message.author) if message.author_id else None,
+        # The page's own id of a customer's message, so a page that resends a message it
+        # is not sure arrived can tell it from the saved one.
+        "client_message_id": message.channel_message_id if message.role == Role.USER else "",
     }
 
 
@@ -67,10 +70,13 @@ def staff_message(message: Message, titles: dict[int, str]) -> dict[str, Any]:
 
 
 def customer_session(session: ChatSession, *, agents_online: int) -> dict[str, Any]:
+    """The conversation as its customer sees it (its work order and assignee loaded)."""
     return {
         "id": session.pk,
         "status": session.status,
         "work_order": session.work_order_id,
+        # The reference a customer can quote to staff.
+        "work_order_number": session.work_order.number if session.work_order_id else None,
         "agent": person(session.assignee) if session.assignee_id else None,
         "agents_online": agents_online,
         "satisfaction": session.satisfaction,

@@ -53,7 +53,7 @@ def customer_resume(
 ) -> Resumed:
     """The visitor's conversation (the one asked for, else the open one) and the messages
     the page has not got: those after `after`, or the latest ones."""
-    sessions = ChatSession.objects.select_related("assignee").filter(
+    sessions = ChatSession.objects.select_related("assignee", "work_order").filter(
         channel=Channel.WEB, external_user_id=visitor_id
     )
     session = sessions.filter(pk=session_id).first() if session_id else None
@@ -82,7 +82,7 @@ def customer_resume(
 
 
 def customer_session(session_id: int) -> dict[str, Any]:
-    session = ChatSession.objects.select_related("assignee").get(pk=session_id)
+    session = ChatSession.objects.select_related("assignee", "work_order").get(pk=session_id)
     return frames.customer_session(session, agents_online=agents_online(session.tenant_id))
 
 

@@ -131,6 +131,7 @@ async def test_the_customer_hands_off_rates_and_ends(tenant_a, llm):
     await page.expect("ack", ref=3)
     handed = await page.expect("session")
     assert handed["session"]["status"] == "handed_off" and handed["session"]["work_order"]
+    assert handed["session"]["work_order_number"].startswith("WO-")
     assert handed["session"]["agents_online"] == 0
     await page.send({"type": "end", "ref": 4})
     await page.expect("ack", ref=4)
@@ -181,13 +182,20 @@ async def test_a_bad_token_or_a_foreign_site_is_refused(tenant_a):
     assert (await foreign.expect("error"))["code"] == "forbidden"
     assert await foreign.next() == {"type": "closed", "code": 4403}
 
-    tenant_a.settings = {"allowed_origins": ["https://evil.example"]}
+    tenant_a.widget_frame_ancestors = "https://shop.example\nhttps://*.brand.example"
     await in_thread(tenant_a.save)()
-    listed = Connection("/ws/chat/", headers=[(b"origin", b"https://evil.example")])
-    assert (await listed.open())[0]
-    await listed.send({"type": "hello", "protocol": 1, "token": token})
-    assert (await listed.expect("welcome"))["protocol"] == 1
-    await listed.close()
+    for origin in (b"https://shop.example", b"https://www.brand.example"):
+        listed = Connection("/ws/chat/", headers=[(b"origin", origin)])
+        assert (await listed.open())[0]
+        await listed.send({"type": "hello", "protocol": 1, "token": token})
+        assert (await listed.expect("welcome"))["protocol"] == 1
+        await listed.close()
+    for origin in (b"http://shop.example", b"https://brand.example.evil"):
+        unlisted = Connection("/ws/chat/", headers=[(b"origin", origin)])
+        assert (await unlisted.open())[0]
+        await unlisted.send({"type": "hello", "protocol": 1, "token": token})
+        assert (await unlisted.expect("error"))["code"] == "forbidden"
+        await unlisted.close()
 
 
 async def test_a_page_that_says_nothing_is_closed(tenant_a, monkeypatch):
@@ -256,3 +264,28 @@ async def test_a_message_after_the_session_ended_elsewhere_is_refused(tenant_a, 
     await send(page, "还在吗", ref=9)
     assert (await page.expect("error", ref=9))["code"] == "session_ended"
     await page.close()
+
+
+async def test_an_answer_the_page_left_is_finished_and_found_on_resume(
+    tenant_a, llm, refund_entries
+):
+    llm.configure(token_delay_ms=60)
+    page = await customer(tenant_a)
+    await send(page, "退款多久到账", client_message_id="c-9")
+    question = (await page.expect("message", ref=1))["message"]
+    assert question["client_message_id"] == "c-9"
+    session_id = (await page.expect("session"))["session"]["id"]
+    await page.expect("answer.delta")
+    await page.close()  # mid-answer
+
+    again = await customer(tenant_a, session=session_id, after=question["id"])
+    resumed = [m for m in again.welcome["messages"] if m["role"] == "assistant"]
+    answer = resumed[0] if resumed else (await again.expect("message", timeout=10))["message"]
+    assert answer["reply_to"] == question["id"] and answer["error_type"] == ""
+    assert again.welcome["messages"][0]["client_message_id"] == "c-9"
+    saved = await scoped(
+        tenant_a, lambda: list(Message.objects.filter(role=Role.ASSISTANT).values("id", "content"))
+    )
+    assert saved == [{"id": answer["id"], "content": answer["content"]}]
+    assert answer["sources"] and answer["content"].startswith("Stub answer")
+    await again.close()

@@ -74,6 +74,7 @@ def test_page_shows_its_own_tenant_only(client, tenant_a, tenant_b):
     assert config["widgetKey"] == tenant_a.widget_key
     # Nothing about the tenant but its public key: no id, slug or settings.
     assert set(config) == {"widgetKey", "language", "maxChars", "pollSeconds", "urls"}
+    assert config["urls"]["socket"] == "/ws/chat/"
     assert tenant_a.slug not in html
     assert tenant_b.name in client.get(page_url(tenant_b)).content.decode()
 
@@ -102,13 +103,13 @@ def test_simplified_chinese_by_default(client, tenant_a):
     assert config["language"] == "zh-hans"
     assert strings == strings_in("zh-hans")
     with translation.override("zh-hans"):
-        assert strings["session_ended"] == gettext("This conversation has ended.")
-    assert strings["session_ended"] != "This conversation has ended."
+        assert strings["answer_failed"] == gettext("The answer could not be completed.")
+    assert strings["answer_failed"] != "The answer could not be completed."
 
 
 def test_english_from_accept_language_or_cookie(client, tenant_a):
     english = strings_in("en")
-    assert english["session_ended"] == "This conversation has ended."
+    assert english["answer_failed"] == "The answer could not be completed."
     response = client.get(page_url(tenant_a), headers={"accept-language": "en-US,en;q=0.9"})
     assert response["Content-Language"] == "en"
     config, strings = page_data(response)
@@ -129,19 +130,28 @@ def test_language_switch_returns_to_the_page(client, tenant_a):
     assert client.get(page)["Content-Language"] == "en"
 
 
-def test_every_string_the_script_uses_is_provided(client, tenant_a):
+CHAT_SCRIPTS = Path(__file__).resolve().parents[1] / "static" / "dialogue" / "chat"
+SHARED_SCRIPTS = CHAT_SCRIPTS.parent / "live"
+
+
+def test_every_string_the_scripts_use_is_provided(client, tenant_a):
     _config, strings = page_data(client.get(page_url(tenant_a)))
-    script = Path(finders.find("dialogue/widget.js")).read_text()
-    used = set(re.findall(r"\bt\.([a-z_]+)", script))
-    assert used and used <= set(strings)
+    used = set()
+    for script in CHAT_SCRIPTS.glob("*.js"):
+        used |= set(re.findall(r"\b(?:t|strings)\.([a-z_]+)", script.read_text()))
+    assert used and used <= set(strings), used - set(strings)
     assert all(isinstance(text, str) and text for text in strings.values())
 
 
 def test_static_files_resolve(client, tenant_a):
     html = client.get(page_url(tenant_a)).content.decode()
-    for name in ("dialogue/widget.js", "dialogue/widget.css"):
+    for name in ("dialogue/chat/main.js", "dialogue/chat/chat.css"):
         assert finders.find(name), name
         assert f"{settings.STATIC_URL}{name}" in html
+    # Every module the page loads, and what they import, is there: no build step.
+    for script in [*CHAT_SCRIPTS.glob("*.js"), *SHARED_SCRIPTS.glob("*.js")]:
+        for target in re.findall(r'^import .* from "(\.[^"]+)";$', script.read_text(), re.M):
+            assert (script.parent / target).resolve().is_file(), f"{script.name} imports {target}"
 
 
 def test_security_headers_allow_framing_but_no_inline_code(client, tenant_a):
@@ -159,9 +169,27 @@ def test_security_headers_allow_framing_but_no_inline_code(client, tenant_a):
     page = parse(response)
     assert page.inline_attributes == []
     assert all(s.get("src") or s.get("type") == "application/json" for s in page.scripts)
-    assert {s.get("src") for s in page.scripts} >= {f"{settings.STATIC_URL}dialogue/widget.js"}
+    modules = [s for s in page.scripts if s.get("type") == "module"]
+    assert [s["src"] for s in modules] == [f"{settings.STATIC_URL}dialogue/chat/main.js"]
     # Every other page still refuses to be framed.
     assert client.get("/admin/login/")["X-Frame-Options"] == "DENY"
+
+
+def test_the_launcher_words_for_the_embed_script(client, tenant_a):
+    url = f"/chat/{tenant_a.widget_key}/launcher/"
+    chinese = client.get(url)
+    assert chinese.status_code == 200 and chinese["Access-Control-Allow-Origin"] == "*"
+    with translation.override("zh-hans"):
+        assert chinese.json()["open"] == gettext("Chat with us") != "Chat with us"
+    english = client.get(url, headers={"accept-language": "en"}).json()
+    assert english == {
+        "open": "Chat with us",
+        "close": "Close the chat",
+        "title": f"{tenant_a.name} · Online support",
+    }
+    assert client.get("/chat/no-such-key/launcher/").status_code == 404
+    embed = Path(finders.find("dialogue/widget.js")).read_text()
+    assert "document.currentScript" in embed and "/launcher/" in embed
 
 
 def test_frame_ancestors_are_each_tenants_own(client, tenant_a, tenant_b):
@@ -183,8 +211,8 @@ def test_frame_ancestors_accept_origins_only(tenant_a, value):
 
 
 def stream_accept_header() -> str:
-    script = Path(finders.find("dialogue/widget.js")).read_text()
-    return re.search(r'options\.stream \? "([^"]+)"', script).group(1)
+    script = (CHAT_SCRIPTS / "api.js").read_text()
+    return re.search(r'stream \? "([^"]+)"', script).group(1)
 
 
 def stream(url: str, token: str, body: dict) -> list[tuple[str, dict]]:
@@ -208,7 +236,8 @@ def stream(url: str, token: str, body: dict) -> list[tuple[str, dict]]:
 
 
 def test_the_conversation_the_page_drives(client, tenant_a, tenant_b, refund_entries):
-    """The calls widget.js makes, with the fields it reads, against the real API."""
+    """The calls the page's fallback (chat/fallback.js) makes, with the fields it reads,
+    against the real API."""
     config, _strings = page_data(client.get(page_url(tenant_a)))
     urls = config["urls"]
     issued = client.post(

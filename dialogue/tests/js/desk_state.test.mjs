@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import {
+  createInitialState,
+  inView,
+  isNewWaiting,
+  permitted,
+  reducer,
+  transferTargets,
+} from "../../static/dialogue/desk/state.js";
+
+const me = { id: 1, name: "小王" };
+const other = { id: 2, name: "小李", initial: "小" };
+const item = (id, extra = {}) => ({
+  id,
+  status: "handed_off",
+  assignee: null,
+  handed_off_at: `2026-12-08T07:0${id}:00+00:00`,
+  last_activity_at: `2026-12-08T07:0${id}:00+00:00`,
+  message_count: 2,
+  last_message: null,
+  work_order: { id: 9, number: "WO-1", status: "open" },
+  ...extra,
+});
+const welcomed = (queue = []) =>
+  reducer(createInitialState({ me, acts: true }), {
+    type: "welcome",
+    me,
+    acts: true,
+    queue,
+    staff: [],
+  });
+
+test("which view a conversation belongs in", () => {
+  assert.equal(inView(item(1), "open", 1), true);
+  assert.equal(inView(item(1, { assignee: me }), "open", 1), false);
+  assert.equal(inView(item(1, { assignee: me }), "mine", 1), true);
+  assert.equal(inView(item(1, { assignee: other }), "mine", 1), false);
+  assert.equal(inView(item(1, { status: "active" }), "all", 1), true);
+  assert.equal(inView(item(1, { status: "ended" }), "all", 1), false);
+});
+
+test("a new hand-off joins the waiting queue, oldest first, and is new only once", () => {
+  let state = welcomed([item(3)]);
+  const fresh = item(2);
+  assert.equal(isNewWaiting(state, fresh), true);
+  state = reducer(state, { type: "session", item: fresh });
+  assert.deepEqual(
+    state.queue.map((entry) => entry.id),
+    [2, 3],
+  );
+  assert.deepEqual(state.waiting, [3, 2]);
+  assert.equal(isNewWaiting(state, fresh), false, "the same event again is no news");
+  // claimed by someone: it leaves the waiting view
+  state = reducer(state, { type: "session", item: item(2, { assignee: other }) });
+  assert.deepEqual(
+    state.queue.map((entry) => entry.id),
+    [3],
+  );
+  assert.deepEqual(state.waiting, [3]);
+});
+
+test("switching views keeps only the answer for the view shown", () => {
+  let state = reducer(welcomed([item(1)]), { type: "view", view: "mine" });
+  assert.deepEqual(state.queue, []);
+  state = reducer(state, { type: "queue", view: "open", items: [item(4)] }); // a late answer
+  assert.deepEqual(state.queue, []);
+  state = reducer(state, { type: "queue", view: "mine", items: [item(5, { assignee: me })] });
+  assert.deepEqual(
+    state.queue.map((entry) => entry.id),
+    [5],
+  );
+});
+
+test("messages of the open conversation are kept once; the queue shows the latest", () => {
+  let state = reducer(welcomed([item(1)]), { type: "select", id: 1 });
+  state = reducer(state, {
+    type: "conversation",
+    session: item(1),
+    messages: [{ id: 10, session: 1, role: "user", content: "退款" }],
+    work_order: { id: 9, number: "WO-1", status: "open" },
+    history: [],
+  });
+  const note = {
+    id: 11,
+    session: 1,
+    role: "note",
+    content: "内部",
+    created_at: "2026-12-08T08:00:00+00:00",
+  };
+  state = reducer(state, { type: "message", message: note });
+  state = reducer(state, { type: "message", message: note });
+  assert.deepEqual(
+    state.conversation.messages.map((m) => m.id),
+    [10, 11],
+  );
+  assert.equal(state.queue[0].last_message.content, "内部");
+  // a reopened conversation (after a reconnect) merges with what the desk has
+  state = reducer(state, {
+    type: "conversation",
+    session: item(1),
+    messages: [
+      { id: 11, session: 1, role: "note", content: "内部" },
+      { id: 12, session: 1, role: "user", content: "在吗" },
+    ],
+    work_order: null,
+    history: [],
+  });
+  assert.deepEqual(
+    state.conversation.messages.map((m) => m.id),
+    [10, 11, 12],
+  );
+  // another conversation's answer arriving late is not shown
+  const late = reducer(state, {
+    type: "conversation",
+    session: item(7),
+    messages: [],
+    work_order: null,
+    history: [],
+  });
+  assert.equal(late, state);
+});
+
+test("what an agent, a viewer and an administrator may do", () => {
+  const open = (extra, init = { me, acts: true }) =>
+    reducer(reducer({ ...createInitialState(init), me }, { type: "select", id: 1 }), {
+      type: "conversation",
+      session: item(1, extra),
+      messages: [],
+      work_order: null,
+      history: [],
+    });
+  assert.deepEqual(permitted(open({})), {
+    claim: true,
+    transfer: true,
+    release: true,
+    end: true,
+    reply: true,
+    note: true,
+  });
+  const theirs = permitted(open({ assignee: other }));
+  assert.equal(theirs.claim || theirs.reply || theirs.transfer || theirs.release, false);
+  assert.equal(theirs.note, true);
+  const admin = permitted(open({ assignee: other }, { me, acts: true, admin: true }));
+  assert.equal(admin.reply && admin.transfer && admin.release, true);
+  const viewer = permitted(open({}, { me, acts: false }));
+  assert.equal(Object.values(viewer).some(Boolean), false);
+  const ended = permitted(open({ status: "ended" }));
+  assert.equal(ended.reply || ended.end || ended.claim, false);
+  const assistants = permitted(open({ status: "active" }));
+  assert.equal(assistants.claim && assistants.reply, true, "the assistant's is taken over");
+});
+
+test("transfer goes to the others at their desks; typing expires", () => {
+  let state = reducer(welcomed(), {
+    type: "staff",
+    staff: [
+      { id: 1, name: "小王", presence: "online" },
+      { id: 2, name: "小李", presence: "away" },
+    ],
+  });
+  assert.deepEqual(
+    transferTargets(state).map((person) => person.id),
+    [2],
+  );
+  state = reducer(state, { type: "typing", session: 1, until: 6000 });
+  assert.deepEqual(reducer(state, { type: "typing-expired", now: 5999 }).customerTyping, {
+    1: 6000,
+  });
+  assert.deepEqual(reducer(state, { type: "typing-expired", now: 6000 }).customerTyping, {});
+});
