@@ -18,6 +18,7 @@ from dialogue.models import (
     SuggestionStatus,
     WorkOrderSuggestion,
 )
+from knowledge.models import KnowledgeEntry
 
 
 def sessions_visible_to(user: Any) -> QuerySet[ChatSession]:
@@ -118,7 +119,19 @@ def session_history(session: ChatSession, *, viewer: Any) -> QuerySet[Message]:
 
 def work_order_conversation(work_order_id: int) -> QuerySet[Message]:
     """Every message of the chat sessions linked to a work order, in order."""
-    return Message.objects.filter(session__work_order_id=work_order_id).order_by("created_at", "id")
+    return (
+        Message.objects.filter(session__work_order_id=work_order_id)
+        .select_related("author")
+        .order_by("created_at", "id")
+    )
+
+
+def citation_titles(messages: list[Message]) -> dict[int, str]:
+    """The questions of the knowledge entries the messages cite (one query)."""
+    ids = {entry_id for message in messages for entry_id in message.citations}
+    if not ids:
+        return {}
+    return dict(KnowledgeEntry.objects.filter(pk__in=ids).values_list("pk", "question"))
 
 
 def recent_history(session: ChatSession, *, before: Message, limit: int) -> QuerySet:

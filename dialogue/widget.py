@@ -89,13 +89,13 @@ def widget_strings(*, max_chars: int) -> dict[str, str]:
         "feedback_thanks": _("Thanks for your feedback."),
         "handed_off": _("You are now talking to a person. A support agent will reply here."),
         "handed_off_order": _(
-            "You are now talking to a person (work order #%(number)s). "
+            "You are now talking to a person (work order %(number)s). "
             "A support agent will reply here."
         ),
         "handed_off_agent": _("%(name)s from our support team is answering you."),
         "nobody_online": _(
             "No one from our support team is online right now. Your request is saved as "
-            "work order #%(number)s and an agent will reply in this chat when they are back. "
+            "work order %(number)s and an agent will reply in this chat when they are back. "
             "You may close this page: open it again on this device to read the answer."
         ),
         "rating_thanks": _("Thank you for rating this conversation."),

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dialogue import selectors
+from dialogue.live import frames
 from dialogue.models import (
     Channel,
     ChatSession,
@@ -83,13 +88,38 @@ class ChatSessionCreateSerializer(serializers.Serializer):
     )
 
 
+class SourceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField(help_text=_("The cited knowledge entry's question."))
+
+
+class AuthorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    initial = serializers.CharField()
+
+
+class MessageListSerializer(serializers.ListSerializer):
+    """A page of messages: the titles of the entries they cite are read in one query."""
+
+    def to_representation(self, data: Any) -> list:
+        messages = list(data.all() if hasattr(data, "all") else data)
+        self.context.setdefault("titles", selectors.citation_titles(messages))
+        return super().to_representation(messages)
+
+
 class MessageSerializer(serializers.ModelSerializer):
+    """A message; the caller may pass the cited entries' titles as context["titles"]."""
+
     session = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     reply_to = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     citations = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+    sources = serializers.SerializerMethodField()
+    author = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
+        list_serializer_class = MessageListSerializer
         fields = [
             "id",
             "session",
@@ -97,6 +127,8 @@ class MessageSerializer(serializers.ModelSerializer):
             "content",
             "reply_to",
             "citations",
+            "sources",
+            "author",
             "confidence",
             "low_confidence",
             "kb_only",
@@ -110,6 +142,17 @@ class MessageSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SourceSerializer(many=True))
+    def get_sources(self, message: Message) -> list[dict[str, Any]]:
+        titles = self.context.get("titles")
+        if titles is None:
+            titles = selectors.citation_titles([message])
+        return frames.sources(message, titles)
+
+    @extend_schema_field(AuthorSerializer(allow_null=True))
+    def get_author(self, message: Message) -> dict[str, Any] | None:
+        return frames.person(message.author) if message.author_id else None
 
 
 class SendMessageSerializer(serializers.Serializer):

@@ -27,9 +27,9 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.presence import agents_online
+from dialogue import selectors
 from dialogue.live import frames
 from dialogue.models import ChatSession, Message, SessionStatus
-from knowledge.models import KnowledgeEntry
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +55,6 @@ def publish_on_commit(groups: list[str], event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: async_to_sync(apublish)(groups, event), robust=True)
 
 
-def entry_titles(messages: list[Message]) -> dict[int, str]:
-    """The questions of the knowledge entries the messages cite (one query)."""
-    ids = {entry_id for message in messages for entry_id in message.citations}
-    if not ids:
-        return {}
-    return dict(KnowledgeEntry.objects.filter(pk__in=ids).values_list("pk", "question"))
-
-
 def message_event(message: Message, titles: dict[int, str]) -> dict[str, Any]:
     return {
         "type": "live.message",
@@ -83,7 +75,7 @@ def message_groups(session: ChatSession) -> list[str]:
 
 def publish_message(message: Message, session: ChatSession) -> None:
     """From a write: the message, once committed (its author loaded)."""
-    event = message_event(message, entry_titles([message]))
+    event = message_event(message, selectors.citation_titles([message]))
     publish_on_commit(message_groups(session), event)
 
 

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Tenant, User
 from accounts.presence import agents_online, staff_present
-from dialogue import services
-from dialogue.live import events, frames
+from dialogue import selectors, services
+from dialogue.live import frames
 from dialogue.models import CUSTOMER_ROLES, Channel, ChatSession, Message, Role, SessionStatus
 from knowledge.search import search
 
@@ -72,7 +72,7 @@ def customer_resume(
         )
     else:
         chosen = list(messages.order_by("-created_at", "-id")[:CONVERSATION_MESSAGES])[::-1]
-    titles = events.entry_titles(chosen)
+    titles = selectors.citation_titles(chosen)
     return Resumed(
         session.pk,
         frames.customer_session(session, agents_online=online),
@@ -151,7 +151,7 @@ def desk_conversation(session_id: int) -> dict[str, Any]:
             :CONVERSATION_MESSAGES
         ]
     )[::-1]
-    titles = events.entry_titles(messages)
+    titles = selectors.citation_titles(messages)
     others = (
         ChatSession.objects.filter(
             channel=session.channel, external_user_id=session.external_user_id

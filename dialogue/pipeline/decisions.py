@@ -165,11 +165,11 @@ def partial_answer(text: str, *, elapsed_ms: int) -> AnswerDraft:
     return AnswerDraft(content=text, error_type="client_disconnected", latency_ms=elapsed_ms)
 
 
-def hand_off_notice(work_order_number: Any, *, elapsed_ms: int) -> AnswerDraft:
+def hand_off_notice(work_order_number: str, *, elapsed_ms: int) -> AnswerDraft:
     return AnswerDraft(
         role=Role.SYSTEM,
         content=_(
-            "You are being transferred to a support agent (work order #%(number)s). "
+            "You are being transferred to a support agent (work order %(number)s). "
             "An agent will reply here as soon as possible."
         )
         % {"number": work_order_number},
@@ -195,8 +195,8 @@ def hand_off_due(draft: AnswerDraft, streak: int, settings: TurnSettings) -> boo
     return bool(draft.low_confidence and limit and streak >= limit)
 
 
-def transferred_notice(work_order_number: Any) -> str:
-    return _("You have been transferred to a support agent (work order #%(number)s).") % {
+def transferred_notice(work_order_number: str) -> str:
+    return _("You have been transferred to a support agent (work order %(number)s).") % {
         "number": work_order_number
     }
 

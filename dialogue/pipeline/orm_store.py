@@ -171,6 +171,7 @@ def _amend_answer(answer: Message, content: str) -> None:
 
 def _hand_off(turn: Turn, reason: str) -> ChatSession:
     try:
-        return services.session_handoff(session=turn.session, reason=reason)
+        session = services.session_handoff(session=turn.session, reason=reason)
     except services.SessionClosed:
         raise SessionEnded(_("This conversation has ended. Start a new one.")) from None
+    return ChatSession.objects.select_related("work_order").get(pk=session.pk)

@@ -65,7 +65,8 @@ class TurnStore(Protocol):
         ...
 
     async def hand_off(self, turn: Turn, reason: str) -> ChatSession:
-        """Hand the session to a person (a work order); raises SessionEnded."""
+        """Hand the session to a person (a work order); returns it with its work order
+        loaded (the customer is told the work order's number); raises SessionEnded."""
         ...
 
     async def forward_to_agent(self, turn: Turn) -> None:

@@ -173,7 +173,7 @@ def _answered_before(
 
 async def _hand_off_on_request(turn: Turn, store: TurnStore) -> Reply:
     turn.session = await store.hand_off(turn, HandoffReason.KEYWORD)
-    notice = decisions.hand_off_notice(turn.session.work_order_id, elapsed_ms=turn.elapsed_ms())
+    notice = decisions.hand_off_notice(turn.session.work_order.number, elapsed_ms=turn.elapsed_ms())
     answer, _streak = await store.save_answer(turn, notice)
     return Reply(turn.session, turn.user_message, answer)
 
@@ -190,7 +190,7 @@ async def settle(turn: Turn, draft: AnswerDraft, store: TurnStore) -> Reply:
         except SessionEnded:
             pass
         else:
-            answer.content += "\n\n" + decisions.transferred_notice(turn.session.work_order_id)
+            answer.content += "\n\n" + decisions.transferred_notice(turn.session.work_order.number)
             await store.amend_answer(answer, answer.content)
     _publish(answer, turn.session, titles)
     return Reply(turn.session, turn.user_message, answer, titles=titles)

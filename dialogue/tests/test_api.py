@@ -6,7 +6,9 @@ import time
 import pytest
 from asgiref.sync import async_to_sync
 from django.core import signing
+from django.db import connection
 from django.test import AsyncClient
+from django.test.utils import CaptureQueriesContext
 
 from conftest import api_client_for, make_user
 from dialogue import services
@@ -17,6 +19,7 @@ from helpdesk.config import get_config
 from helpdesk.roles import Role
 from helpdesk.tenancy import tenant_scope
 from helpdesk.testing import assert_matches_schema, sse_events
+from knowledge.services import entry_create
 
 pytestmark = pytest.mark.django_db
 
@@ -361,3 +364,36 @@ def test_ids_beyond_any_primary_key_are_400(tenant_a, llm, visitor_a, client_a):
         f"{SESSIONS}{session_id}/feedback/", {"message": huge, "thumbs": "up"}, format="json"
     )
     assert rated.status_code == 400 and "message" in rated.json()["error"]["fields"]
+
+
+def test_history_names_sources_and_authors_in_one_query_each(
+    tenant_a, llm, visitor_a, client_a, agent_a
+):
+    with tenant_scope(tenant_a):
+        refund = entry_create(question="退款多久到账？", answer="1-3 个工作日到账。")
+    session_id = open_session(visitor_a)
+    answered = send(visitor_a, session_id, "退款多久到账").json()["data"]
+    assert answered["answer"]["sources"] == [{"id": refund.pk, "title": "退款多久到账？"}]
+    client_a.post(f"{SESSIONS}{session_id}/reply/", {"content": "您好，我是客服"})
+
+    def history() -> list[dict]:
+        response = visitor_a.get(f"{SESSIONS}{session_id}/messages/")
+        assert_matches_schema(response, "get", "/api/v1/chat/sessions/{id}/messages/")
+        return response.json()["data"]
+
+    messages = history()
+    answer = next(m for m in messages if m["role"] == "assistant")
+    assert answer["sources"] == [{"id": refund.pk, "title": "退款多久到账？"}]
+    agent = next(m for m in messages if m["role"] == "agent")
+    assert agent["author"]["id"] == agent_a.pk and agent["author"]["name"]
+    assert answer["author"] is None
+
+    for content in ("还有问题", "再问一个"):
+        send(visitor_a, session_id, content)
+    with CaptureQueriesContext(connection) as few:
+        history()
+    for content in ("退款多久到账呢", "退款什么时候到账"):
+        send(visitor_a, session_id, content)
+    with CaptureQueriesContext(connection) as more:
+        history()
+    assert len(more) == len(few)

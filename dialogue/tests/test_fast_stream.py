@@ -376,7 +376,7 @@ def test_fast_path_hands_off_after_low_confidence_answers(fast, server_url, tena
     second = final_event(client, session_id, {"content": "木星呢"})
     assert first["low_confidence"] and not first["handed_off"]
     assert second["handed_off"] and second["work_order"]
-    assert "#" in second["text"]
+    assert "工单 WO-" in second["text"]
     with tenant_scope(tenant_a):
         session = ChatSession.objects.get(pk=session_id)
         assert session.status == SessionStatus.HANDED_OFF

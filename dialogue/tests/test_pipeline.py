@@ -264,6 +264,7 @@ async def test_the_handoff_keyword_opens_a_work_order_and_silences_the_assistant
     assert work_order.source == "chat"
     assert "我的车机无法升级" in work_order.title
     assert "客户：我的车机无法升级" in work_order.description
+    assert work_order.number in reply.answer.content
     requests_before = llm.stats()["requests"]
     later = await ask(store, tenant_a, "请尽快处理", session_id=session.pk)
     assert later.answer is None and later.session.pk == session.pk and later.handed_off
@@ -284,7 +285,7 @@ async def test_repeated_low_confidence_hands_off(store, tenant_a, llm):
     second = await ask(store, tenant_a, "问题二", session_id=first.session.pk)
     assert second.handed_off
     assert second.session.handoff_reason == HandoffReason.LOW_CONFIDENCE
-    assert f"#{second.session.work_order_id}" in second.answer.content
+    assert second.session.work_order.number in second.answer.content
     saved = await in_scope(tenant_a, lambda: Message.objects.get(pk=second.answer.pk))
     assert saved.content == second.answer.content
 

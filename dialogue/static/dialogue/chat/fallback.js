@@ -15,13 +15,13 @@ export function fromRest(message) {
     content: message.content,
     created_at: message.created_at,
     reply_to: message.reply_to,
-    sources: (message.citations || []).map((id) => ({ id, title: "" })),
+    sources: message.sources,
     low_confidence: message.low_confidence,
     kb_only: message.kb_only,
     error_type: message.error_type,
     thumbs_up: message.thumbs_up,
     rating: message.rating,
-    author: null,
+    author: message.author,
     client_message_id: "",
   };
 }
@@ -110,14 +110,7 @@ export function createFallbackTransport({ store, api, config, strings, timers = 
     let payload = await api.history(id);
     const pages = payload.meta.pagination.pages;
     if (pages > 1) payload = await api.history(id, pages);
-    const known = new Map(store.getState().messages.map((message) => [message.id, message]));
-    for (const raw of payload.data) {
-      const message = fromRest(raw);
-      // The history has no titles for the sources; keep those the stream gave.
-      const kept = known.get(message.id);
-      if (kept) message.sources = kept.sources;
-      dispatch({ type: "message", message });
-    }
+    for (const raw of payload.data) dispatch({ type: "message", message: fromRest(raw) });
   }
 
   async function start() {
