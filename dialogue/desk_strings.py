@@ -45,6 +45,19 @@ def desk_strings() -> dict[str, str]:
         "add_note": _("Add note"),
         "verified": _("Verified"),
         "insert_answer": _("Insert"),
+        "entry_linked": _(
+            "Built on “%(question)s”: the customer's questions will be proposed as its "
+            "similar questions."
+        ),
+        "wrong_answer": _("Wrong answer"),
+        "wrong_answer_hint": _("Mark this answer as wrong and pick the right knowledge entry"),
+        "corrected": _("Marked wrong"),
+        "correct_prompt": _("Find the right answer to replace “%(answer)s”."),
+        "right_answer": _("This is the right answer"),
+        "correct_done_proposed": _(
+            "Marked as wrong. “%(text)s” is proposed as a similar question of the right entry."
+        ),
+        "correct_done": _("Marked as wrong. The right entry already has this wording."),
         "no_hits": _("Nothing found."),
         "nobody_at_desk": _("Nobody is at a desk."),
         "sound_on": _("Sound on"),

@@ -4,7 +4,9 @@ A logged-in staff member of a tenant (the admin's session) opens it from `/desk/
 follows the tenant's queue of conversations that need a person, and the conversations
 the desk opened. Viewers read; agents and tenant administrators act: claim, transfer,
 reply, write internal notes, hand back to the assistant, end, search the knowledge base,
-ask for a drafted reply. The desk tells everyone which staff are at their desks.
+ask for a drafted reply, and teach the assistant (a reply built on a knowledge entry, a
+wrong answer corrected with the right entry: dialogue.staff). The desk tells everyone
+which staff are at their desks.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dialogue.live.protocol import (
     FrameError,
     Hello,
 )
+from dialogue.models import ChatSession
 from helpdesk.api.fields import IdField
 from helpdesk.roles import Role
 
@@ -45,6 +48,15 @@ class Transfer(SessionFrame):
 
 class Text(SessionFrame):
     content = serializers.CharField(max_length=4000)
+
+
+class Reply(Text):
+    entry = IdField(required=False)
+
+
+class Correct(SessionFrame):
+    message = IdField()
+    entry = IdField()
 
 
 class Search(serializers.Serializer):
@@ -66,8 +78,9 @@ READING = {
 ACTING = {
     "claim": SessionFrame,
     "transfer": Transfer,
-    "reply": Text,
+    "reply": Reply,
     "note": Text,
+    "correct": Correct,
     "typing": SessionFrame,
     "release": SessionFrame,
     "end": SessionFrame,
@@ -179,11 +192,22 @@ class DeskConsumer(LiveConsumer):
 
     async def on_reply(self, frame: Frame) -> None:
         self._may_act()
-        await self._act(frame, staff.reply_add, content=frame.data["content"])
+        entry_id = frame.data.get("entry")
+        entry = None if entry_id is None else await self._read(queries.desk_entry, entry_id)
+        await self._act(frame, staff.reply_add, content=frame.data["content"], entry=entry)
 
     async def on_note(self, frame: Frame) -> None:
         self._may_act()
         await self._act(frame, staff.note_add, content=frame.data["content"])
+
+    async def on_correct(self, frame: Frame) -> None:
+        self._may_act()
+        session = await self._read(queries.desk_session, frame.data["session"])
+        message = await self._read(queries.desk_message, session.pk, frame.data["message"])
+        entry = await self._read(queries.desk_entry, frame.data["entry"])
+        proposal = await self._perform(session, staff.answer_correct, message=message, entry=entry)
+        made = None if proposal is None else {"id": proposal.pk, "text": proposal.text}
+        await self.send_frame({"type": "ack", "proposal": made, "ref": frame.ref})
 
     async def on_release(self, frame: Frame) -> None:
         self._may_act()
@@ -242,13 +266,16 @@ class DeskConsumer(LiveConsumer):
 
     async def _act(self, frame: Frame, action: Any, **options: Any) -> None:
         session = await self._read(queries.desk_session, frame.data["session"])
+        await self._perform(session, action, **options)
+        await self.send_frame({"type": "ack", "ref": frame.ref})
+
+    async def _perform(self, session: ChatSession, action: Any, **options: Any) -> Any:
         try:
-            await self.in_thread(action, session=session, user=self.user, **options)
+            return await self.in_thread(action, session=session, user=self.user, **options)
         except services.SessionClosed:
             raise FrameError("session_ended", _("This conversation has ended.")) from None
         except staff.StaffActionRefused as exc:
             raise FrameError(exc.code, exc.message) from None
-        await self.send_frame({"type": "ack", "ref": frame.ref})
 
     async def _announce_presence(self) -> None:
         present = await self.in_thread(queries.desk_staff, self.tenant_id)

@@ -17,6 +17,7 @@ from accounts.presence import agents_online, staff_present
 from dialogue import selectors, services
 from dialogue.live import frames
 from dialogue.models import CUSTOMER_ROLES, Channel, ChatSession, Message, Role, SessionStatus
+from knowledge.models import KnowledgeEntry
 from knowledge.search import search
 
 # A page that resumes after message N also gets the messages written up to this long
@@ -196,6 +197,20 @@ def desk_session(session_id: int) -> ChatSession:
     if session is None:
         raise NotFound(_("No such conversation."))
     return session
+
+
+def desk_message(session_id: int, message_id: int) -> Message:
+    message = Message.objects.filter(pk=message_id, session_id=session_id).first()
+    if message is None:
+        raise NotFound(_("No such message in this conversation."))
+    return message
+
+
+def desk_entry(entry_id: int) -> KnowledgeEntry:
+    entry = KnowledgeEntry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound(_("No such knowledge entry."))
+    return entry
 
 
 def desk_staff(tenant_id: int) -> list[dict[str, Any]]:

@@ -7,12 +7,15 @@ import pytest
 
 from accounts.presence import agents_online
 from conftest import make_user
+from dialogue import services
 from dialogue.models import ChatSession, Message, Role, SessionStatus
 from dialogue.tests.conftest import in_thread
 from dialogue.tests.live import Connection, customer, desk
 from dialogue.tests.test_live_customer import answered
 from helpdesk.roles import Role as StaffRole
 from helpdesk.tenancy import tenant_scope
+from knowledge.models import WordingProposal
+from knowledge.services import entry_create
 from workorders.models import WorkOrderEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("loop_pools")]
@@ -211,3 +214,88 @@ async def test_presence_and_search_and_drafts(tenant_a, agent_a, llm, refund_ent
     await agent.close()
     assert await in_thread(agents_online)(tenant_a.pk) == 0
     await page.close()
+
+
+# teaching the assistant -----------------------------------------------------------------
+
+
+@pytest.fixture
+def taught(tenant_a, tenant_b):
+    """A conversation of tenant A where the assistant answered a question wrongly, the
+    right entry in tenant A, and an entry of tenant B."""
+
+    def in_a():
+        session = services.session_open(channel="web", external_user_id="visitor-1")[0]
+        question = services.message_add_user(session=session, content="钱什么时候能退回来")
+        answer = services.message_add_answer(
+            session=session, reply_to=question, content="请在订单页申请发票。"
+        )
+        entry = entry_create(question="退款多久到账？", answer="1-3 个工作日到账。")
+        return session.pk, question.pk, answer.pk, entry
+
+    def in_b():
+        return entry_create(question="乙公司的退款", answer="乙公司的答案。")
+
+    with tenant_scope(tenant_a):
+        made = in_a()
+    with tenant_scope(tenant_b):
+        return (*made, in_b())
+
+
+async def proposals(tenant):
+    return await scoped(
+        tenant, lambda: list(WordingProposal.objects.values_list("text", "reason", "entry_id"))
+    )
+
+
+async def test_a_reply_built_on_an_entry_proposes_the_customers_question(
+    tenant_a, tenant_b, agent_a, taught
+):
+    session_id, _question, _answer, entry, other = taught
+    agent = await desk(agent_a)
+
+    reply = {"type": "reply", "session": session_id, "content": "好的"}
+    await agent.send({**reply, "entry": other.pk, "ref": 1})
+    assert (await agent.expect("error", ref=1))["code"] == "not_found"
+    assert await scoped(tenant_a, lambda: Message.objects.filter(role=Role.AGENT).count()) == 0
+    assert await proposals(tenant_a) == []
+
+    await agent.send({**reply, "content": entry.answer, "entry": entry.pk, "ref": 2})
+    await agent.expect("ack", ref=2)
+    assert await proposals(tenant_a) == [("钱什么时候能退回来", "handoff_resolved", entry.pk)]
+    assert await proposals(tenant_b) == []
+    await agent.close()
+
+
+async def test_a_wrong_answer_corrected_on_the_desk(
+    tenant_a, tenant_b, agent_a, agent_b, viewer_a, taught
+):
+    session_id, question, answer, entry, other = taught
+    agent, stranger, viewer = await desk(agent_a), await desk(agent_b), await desk(viewer_a)
+    await agent.send({"type": "open", "session": session_id, "ref": "o"})
+    await agent.expect("conversation", ref="o")
+
+    async def correct(connection, ref, message=answer, entry_id=entry.pk):
+        frame = {"type": "correct", "session": session_id, "message": message, "entry": entry_id}
+        await connection.send({**frame, "ref": ref})
+        return await connection.expect(("ack", "error"), ref=ref)
+
+    assert (await correct(viewer, 1))["code"] == "forbidden"
+    assert (await correct(stranger, 2))["code"] == "not_found"  # tenant A's conversation
+    assert (await correct(agent, 3, message=question))["code"] == "not_an_answer"
+    assert (await correct(agent, 4, entry_id=other.pk))["code"] == "not_found"
+    assert (await correct(agent, 5, message=answer + 100))["code"] == "not_found"
+    assert await scoped(tenant_a, lambda: Message.objects.filter(role=Role.NOTE).count()) == 0
+    assert await proposals(tenant_a) == []
+
+    done = await correct(agent, 6)
+    assert done["type"] == "ack" and done["proposal"]["text"] == "钱什么时候能退回来"
+    note = (await agent.expect("message"))["message"]
+    assert note["role"] == "note" and note["reply_to"] == answer
+    assert entry.question in note["content"]
+    assert await proposals(tenant_a) == [("钱什么时候能退回来", "answer_corrected", entry.pk)]
+    assert await proposals(tenant_b) == []
+
+    again = await correct(agent, 7)
+    assert again["type"] == "ack" and again["proposal"] is None
+    await asyncio.gather(agent.close(), stranger.close(), viewer.close())

@@ -1,6 +1,7 @@
 """The chat page and the staff desk in headless Chromium, on the real ASGI server:
 a customer and an agent in two browser contexts (hand-off, claim, live reply, typing,
-reconnect, end), the fallback without WebSockets, and screenshots of both pages."""
+teaching the assistant, reconnect, end), the fallback without WebSockets, and
+screenshots of both pages."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from dialogue.tests.browser import (
 from helpdesk.roles import Role as StaffRole
 from helpdesk.tenancy import tenant_scope
 from helpdesk.testing import free_port
+from knowledge.models import WordingProposal
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -162,6 +164,11 @@ def reply_through_the_api(server, user, tenant, content: str) -> None:
     assert response.status_code == 201, response.text
 
 
+def proposals(tenant) -> list[tuple[str, int]]:
+    with tenant_scope(tenant):
+        return list(WordingProposal.objects.values_list("reason", "entry_id"))
+
+
 def ids_shown(page, selector) -> list[int]:
     return [int(i) for i in page.locator(selector).evaluate_all("ns => ns.map(n => n.dataset.id)")]
 
@@ -221,9 +228,31 @@ def test_a_customer_and_an_agent_talk_live(server, tenant_a, agent_a, llm, refun
     desk.click("#desk-search button")
     desk.click(".desk-hit button >> nth=0")
     inserted = desk.input_value("#desk-input")
-    assert inserted in {entry.answer for entry in refund_entries}
+    (built_on,) = [entry for entry in refund_entries if entry.answer == inserted]
+    assert built_on.question in desk.locator("#desk-entry-hint").inner_text()
     desk.keyboard.press("Enter")
     chat.wait_for_selector(f".msg--agent .msg-bubble >> text={inserted[:12]}")
+    desk.wait_for_selector("#desk-entry-hint", state="hidden")
+    # The reply was built on that entry: the customer's questions are proposed for it.
+    assert ("handoff_resolved", built_on.pk) in off_the_loop(proposals, tenant_a)
+
+    # The assistant's answer was wrong: the agent picks the right entry in the search.
+    desk.click(".desk-msg--assistant .desk-msg-correct")
+    desk.wait_for_selector("#desk-correcting:not([hidden])")
+    desk.keyboard.press("Escape")
+    desk.wait_for_selector("#desk-correcting", state="hidden")
+    assert desk.locator(".desk-hit [data-right]").count() == 0
+    desk.click(".desk-msg--assistant .desk-msg-correct")
+    right = desk.locator(".desk-hit", has_text=built_on.question).locator("[data-right]")
+    right.wait_for()
+    assert desk.input_value("#desk-search-q") == "退款多久到账"
+    screenshot(desk, "desk-zh-hans-correct")
+    right.click()
+    desk.wait_for_selector(f".desk-msg--note >> text={built_on.question}")
+    desk.wait_for_selector(".desk-msg--assistant .desk-tag >> text=已标记答错")
+    # The reply above already proposed the customer's question for that entry.
+    assert desk.locator("#desk-notice").inner_text() == "已标记答错。正确条目已包含这个问法。"
+    assert desk.locator("#desk-correcting").is_hidden()
     desk.click("#desk-draft")
     desk.wait_for_selector("#desk-draft-hint:not([hidden])")
     drafted = desk.input_value("#desk-input")
@@ -339,6 +368,8 @@ def test_in_english_nobody_online_and_a_viewer_who_reads(
     assert viewer.locator("#desk-readonly").is_visible()
     assert not viewer.locator("#desk-composer").is_visible()
     assert viewer.locator("#desk-actions [data-act]:visible").count() == 0
+    assert viewer.locator(".desk-msg--assistant").count() >= 1
+    assert viewer.locator(".desk-msg-correct").count() == 0, "viewers correct nothing"
     viewer.fill("#desk-search-q", "退款")
     viewer.click("#desk-search button")
     viewer.wait_for_selector(".desk-hit")

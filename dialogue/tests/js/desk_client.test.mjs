@@ -120,3 +120,51 @@ test("an act shows as busy until its answer; a refusal names the owner", async (
   assert.equal(store.getState().busy, null);
   await assert.rejects(setup().client.reply(1, "hi"), (error) => error.code === "offline");
 });
+
+test("a reply names the entry it is built on; a correction answers with its proposal", async () => {
+  const { sockets, store, me, client } = setup();
+  client.start();
+  const socket = sockets.last();
+  socket.accept();
+  socket.receive({ type: "welcome", me, acts: true, queue: [], staff: [] });
+  const without = ({ ref, ...fields }) => fields;
+
+  const plain = client.reply(3, "您好");
+  assert.deepEqual(without(socket.sent.at(-1)), { type: "reply", session: 3, content: "您好" });
+  socket.receive({ type: "ack", ref: socket.sent.at(-1).ref });
+  await plain;
+  const built = client.reply(3, "1-3 个工作日到账。", 12);
+  assert.deepEqual(without(socket.sent.at(-1)), {
+    type: "reply",
+    session: 3,
+    content: "1-3 个工作日到账。",
+    entry: 12,
+  });
+  socket.receive({ type: "ack", ref: socket.sent.at(-1).ref });
+  await built;
+
+  const correction = client.correct(3, 40, 12);
+  assert.equal(store.getState().busy, "correct");
+  assert.deepEqual(without(socket.sent.at(-1)), {
+    type: "correct",
+    session: 3,
+    message: 40,
+    entry: 12,
+  });
+  const proposal = { id: 7, text: "钱什么时候能退回来" };
+  socket.receive({ type: "ack", proposal, ref: socket.sent.at(-1).ref });
+  assert.deepEqual(await correction, proposal);
+  assert.equal(store.getState().busy, null);
+
+  const again = client.correct(3, 40, 12);
+  socket.receive({ type: "ack", proposal: null, ref: socket.sent.at(-1).ref });
+  assert.equal(await again, null);
+  const refused = client.correct(3, 39, 12);
+  socket.receive({
+    type: "error",
+    code: "not_an_answer",
+    message: "Only the assistant's answers in this conversation can be corrected.",
+    ref: socket.sent.at(-1).ref,
+  });
+  await assert.rejects(refused, (error) => error.code === "not_an_answer");
+});

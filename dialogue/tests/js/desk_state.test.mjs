@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
+  correctedAnswers,
   createInitialState,
   inView,
   isNewWaiting,
@@ -169,4 +170,44 @@ test("transfer goes to the others at their desks; typing expires", () => {
     1: 6000,
   });
   assert.deepEqual(reducer(state, { type: "typing-expired", now: 6000 }).customerTyping, {});
+});
+
+test("the entry a reply is built on and the answer being corrected stay with their conversation", () => {
+  const entry = { id: 5, question: "退款多久到账？" };
+  let state = reducer(welcomed([item(1), item(2)]), { type: "select", id: 1 });
+  state = reducer(state, { type: "composer-entry", entry });
+  state = reducer(state, { type: "correct-start", message: 11 });
+  assert.deepEqual(state.composerEntry, entry);
+  assert.equal(state.correcting, 11);
+  assert.equal(reducer(state, { type: "select", id: 1 }), state, "the same conversation");
+  const elsewhere = reducer(state, { type: "select", id: 2 });
+  assert.equal(elsewhere.composerEntry, null);
+  assert.equal(elsewhere.correcting, null);
+  state = reducer(state, { type: "correct-stop" });
+  assert.equal(state.correcting, null);
+  assert.equal(reducer(state, { type: "correct-stop" }), state);
+  assert.equal(reducer(state, { type: "composer-entry", entry: null }).composerEntry, null);
+});
+
+test("an answer is shown as corrected once a note replies to it", () => {
+  const conversation = {
+    session: item(1),
+    messages: [
+      { id: 1, role: "user", reply_to: null },
+      { id: 2, role: "assistant", reply_to: 1 },
+      { id: 3, role: "note", reply_to: 2 },
+      { id: 4, role: "note", reply_to: null },
+      { id: 5, role: "agent", reply_to: 1 },
+    ],
+  };
+  assert.deepEqual([...correctedAnswers(conversation)], [2]);
+  assert.equal(correctedAnswers(null).size, 0);
+});
+
+test("a confirmation shows until it is cleared", () => {
+  const state = reducer(welcomed(), { type: "notice", text: "已标记为答错。" });
+  assert.equal(state.notice, "已标记为答错。");
+  const cleared = reducer(state, { type: "notice-clear" });
+  assert.equal(cleared.notice, null);
+  assert.equal(reducer(cleared, { type: "notice-clear" }), cleared);
 });

@@ -139,8 +139,15 @@ export function createDeskClient({
     transfer: (id, to) => act("transfer", { session: id, to }),
     release: (id) => act("release", { session: id }),
     end: (id) => act("end", { session: id }),
-    reply: (id, content) => act("reply", { session: id, content }),
+    // `entry`: the knowledge entry the reply is built on (its similar questions are proposed).
+    reply: (id, content, entry = null) =>
+      act("reply", entry === null ? { session: id, content } : { session: id, content, entry }),
     note: (id, content) => act("note", { session: id, content }),
+    // Marks an assistant answer wrong, `entry` being the right one: the proposal made, or null.
+    async correct(id, message, entry) {
+      const frame = await act("correct", { session: id, message, entry });
+      return frame.proposal;
+    },
     async draft(id) {
       const frame = await act("draft", { session: id });
       return frame.text;

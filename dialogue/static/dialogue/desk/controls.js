@@ -1,6 +1,7 @@
 // The desk's controls: the queue's tabs and entries, the conversation's actions, the
 // composer (reply or internal note, a knowledge answer inserted, an AI draft to edit),
-// the knowledge search, presence, sound and notifications.
+// the knowledge search, presence, sound and notifications. The reply remembers the entry
+// whose answer was inserted, until it is sent, emptied or turned into a note.
 
 import { VIEWS } from "./state.js";
 
@@ -19,6 +20,7 @@ export function renderMode(el, t) {
 
 export function wireControls({ store, client, alerts, t, el, report }) {
   const mode = () => composerMode(el);
+  const linkEntry = (entry) => store.dispatch({ type: "composer-entry", entry });
   let lastTyping = 0;
 
   function select(id) {
@@ -62,13 +64,17 @@ export function wireControls({ store, client, alerts, t, el, report }) {
   });
 
   function submit() {
-    const id = store.getState().selected;
+    const { selected: id, composerEntry } = store.getState();
     const content = el.input.value.trim();
     if (id === null || !content) return;
-    const send = mode() === "note" ? client.note(id, content) : client.reply(id, content);
+    const send =
+      mode() === "note"
+        ? client.note(id, content)
+        : client.reply(id, content, composerEntry ? composerEntry.id : null);
     send.then(() => {
       el.input.value = "";
       el.draftHint.hidden = true;
+      linkEntry(null);
     }, report);
   }
 
@@ -76,7 +82,10 @@ export function wireControls({ store, client, alerts, t, el, report }) {
     event.preventDefault();
     submit();
   });
-  el.composer.addEventListener("change", () => renderMode(el, t));
+  el.composer.addEventListener("change", () => {
+    renderMode(el, t);
+    if (mode() === "note") linkEntry(null);
+  });
   el.input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();
@@ -84,6 +93,7 @@ export function wireControls({ store, client, alerts, t, el, report }) {
     }
   });
   el.input.addEventListener("input", () => {
+    if (!el.input.value.trim()) linkEntry(null);
     const id = store.getState().selected;
     const now = Date.now();
     if (id !== null && mode() === "reply" && now - lastTyping > TYPING_EVERY_MS) {
@@ -99,6 +109,7 @@ export function wireControls({ store, client, alerts, t, el, report }) {
       el.composer.querySelector("input[value=reply]").checked = true;
       renderMode(el, t);
       el.input.value = text;
+      linkEntry(null);
       el.draftHint.hidden = false;
       el.input.focus();
     }, report);
@@ -121,6 +132,7 @@ export function wireControls({ store, client, alerts, t, el, report }) {
     el.input.value = el.input.value.trim()
       ? `${el.input.value.trimEnd()}\n${hit.answer}`
       : hit.answer;
+    linkEntry({ id: hit.id, question: hit.question });
     el.input.focus();
   });
 

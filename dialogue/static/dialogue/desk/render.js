@@ -58,7 +58,8 @@ function author(message, t, labels) {
   return labels.role[message.role] || message.role;
 }
 
-export function messageNode(message, { t, labels, language }) {
+// An assistant answer offers agents "Wrong answer" (answers already corrected say so).
+export function messageNode(message, { t, labels, language, acts = false, corrected = false }) {
   const base = { class: `desk-msg desk-msg--${message.role}`, dataset: { id: message.id } };
   if (message.role === "system") {
     return h("li", base, h("p", { class: "desk-msg-notice" }, message.content));
@@ -72,6 +73,7 @@ export function messageNode(message, { t, labels, language }) {
   if (message.thumbs_up === true) tags.push(h("span", { class: "desk-tag" }, t.rated_helpful));
   if (message.thumbs_up === false)
     tags.push(h("span", { class: "desk-tag desk-tag--warn" }, t.rated_unhelpful));
+  if (corrected) tags.push(h("span", { class: "desk-tag desk-tag--warn" }, t.corrected));
   const avatar = message.author
     ? h("span", { class: "desk-avatar", "aria-hidden": "true" }, message.author.initial)
     : null;
@@ -89,6 +91,18 @@ export function messageNode(message, { t, labels, language }) {
         { datetime: message.created_at, title: dateTime(message.created_at, language) },
         clockTime(message.created_at, language),
       ),
+      acts && message.role === "assistant"
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "desk-msg-correct",
+              title: t.wrong_answer_hint,
+              dataset: { correct: message.id },
+            },
+            t.wrong_answer,
+          )
+        : null,
     ),
     h("div", { class: "desk-msg-bubble" }, message.content),
     message.sources?.length
@@ -150,7 +164,8 @@ export function historyEntry(entry, { t, labels, config, language }) {
   );
 }
 
-export function hitEntry(hit, { t, acts }) {
+// While the agent corrects an answer, a hit is offered as the right one instead of inserted.
+export function hitEntry(hit, { t, acts, correcting }) {
   return h(
     "li",
     { class: "desk-hit" },
@@ -161,13 +176,19 @@ export function hitEntry(hit, { t, acts }) {
       hit.verified ? h("span", { class: "desk-tag" }, t.verified) : null,
     ),
     h("p", { class: "desk-hit-answer" }, hit.answer),
-    acts
-      ? h(
-          "button",
-          { type: "button", class: "button", dataset: { insert: hit.id } },
-          t.insert_answer,
-        )
-      : null,
+    !acts
+      ? null
+      : correcting
+        ? h(
+            "button",
+            { type: "button", class: "button default", dataset: { right: hit.id } },
+            t.right_answer,
+          )
+        : h(
+            "button",
+            { type: "button", class: "button", dataset: { insert: hit.id } },
+            t.insert_answer,
+          ),
   );
 }
 

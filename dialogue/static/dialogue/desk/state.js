@@ -1,6 +1,7 @@
 // The staff desk's state and its reducer: the queue of the chosen view, the conversation
 // the agent has open (messages kept by id, once each), who is at their desk, and what
-// the knowledge search found.
+// the knowledge search found, and what the agent teaches the assistant: the entry a reply
+// is built on, the wrong answer whose right entry the agent is looking for.
 
 import { mergeMessages } from "../live/protocol.js";
 
@@ -22,6 +23,9 @@ export function createInitialState({ me = null, acts = false, admin = false } = 
     conversation: null, // {session, messages, work_order, history}
     customerTyping: {}, // session id -> until (ms)
     search: { q: "", hits: null, busy: false },
+    composerEntry: null, // {id, question}: the entry whose answer the agent inserted
+    correcting: null, // the id of the answer the agent is picking the right entry for
+    notice: null, // a short confirmation
     busy: null, // the action on its way to the server
     error: null,
   };
@@ -129,10 +133,13 @@ export function reducer(state, action) {
     case "message":
       return messageArrived(state, action.message);
     case "select":
+      if (action.id === state.selected) return state;
       return {
         ...state,
         selected: action.id,
         conversation: state.conversation?.session.id === action.id ? state.conversation : null,
+        composerEntry: null,
+        correcting: null,
       };
     case "conversation":
       if (action.session.id !== state.selected) return state;
@@ -167,6 +174,16 @@ export function reducer(state, action) {
       return { ...state, search: { q: action.q, hits: state.search.hits, busy: true } };
     case "search-results":
       return { ...state, search: { ...state.search, hits: action.hits, busy: false } };
+    case "composer-entry":
+      return { ...state, composerEntry: action.entry };
+    case "correct-start":
+      return { ...state, correcting: action.message };
+    case "correct-stop":
+      return state.correcting === null ? state : { ...state, correcting: null };
+    case "notice":
+      return { ...state, notice: action.text };
+    case "notice-clear":
+      return state.notice ? { ...state, notice: null } : state;
     case "busy":
       return { ...state, busy: action.act };
     case "error":
@@ -216,4 +233,11 @@ export function transferTargets(state) {
 
 export function isNewWaiting(state, item) {
   return isWaiting(item) && !state.waiting.includes(item.id);
+}
+
+// The answers of the open conversation already marked wrong (a correction's note replies to
+// the answer).
+export function correctedAnswers(conversation) {
+  const notes = (conversation?.messages || []).filter((m) => m.role === "note" && m.reply_to);
+  return new Set(notes.map((note) => note.reply_to));
 }

@@ -13,7 +13,8 @@ import {
   workOrderCard,
 } from "./render.js";
 import { composerMode, renderMode, wireControls } from "./controls.js";
-import { permitted, transferTargets } from "./state.js";
+import { correctedAnswers, permitted, transferTargets } from "./state.js";
+import { wireTeaching } from "./teaching.js";
 
 const AGE_REFRESH_MS = 30000;
 
@@ -40,12 +41,16 @@ function elements() {
     "desk-composer",
     "desk-input",
     "desk-draft-hint",
+    "desk-entry-hint",
     "desk-draft",
     "desk-send",
     "desk-workorder-card",
     "desk-workorder",
     "desk-history-card",
     "desk-history",
+    "desk-correcting",
+    "desk-correcting-text",
+    "desk-correcting-cancel",
     "desk-search",
     "desk-search-q",
     "desk-hits",
@@ -53,6 +58,7 @@ function elements() {
     "desk-error",
     "desk-error-text",
     "desk-error-close",
+    "desk-notice",
   ];
   return Object.fromEntries(
     ids.map((id) => [
@@ -194,12 +200,22 @@ export function mount({ store, client, alerts, t, config }) {
       }
       if (!conversation) return;
       const follow = nearBottom(el.messages) || shown.size === 0;
+      const corrected = correctedAnswers(conversation);
+      const acts = store.getState().acts;
       let previous = null;
       for (const message of conversation.messages) {
         let node = shown.get(message.id);
-        if (!node || node.dataset.content !== message.content) {
-          const fresh = messageNode(message, { t, labels, language });
+        const marked = String(corrected.has(message.id));
+        if (!node || node.dataset.content !== message.content || node.dataset.marked !== marked) {
+          const fresh = messageNode(message, {
+            t,
+            labels,
+            language,
+            acts,
+            corrected: marked === "true",
+          });
           fresh.dataset.content = message.content;
+          fresh.dataset.marked = marked;
           if (node) node.replaceWith(fresh);
           node = fresh;
           shown.set(message.id, node);
@@ -232,15 +248,15 @@ export function mount({ store, client, alerts, t, config }) {
 
   watch(
     store,
-    (s) => [s.search, s.acts],
-    ([search, acts]) => {
+    (s) => [s.search, s.acts, s.correcting],
+    ([search, acts, correcting]) => {
       if (search.hits === null) {
         el.hits.replaceChildren();
         return;
       }
       el.hits.replaceChildren(
         ...(search.hits.length
-          ? search.hits.map((hit) => hitEntry(hit, { t, acts }))
+          ? search.hits.map((hit) => hitEntry(hit, { t, acts, correcting: correcting !== null }))
           : [h("li", { class: "desk-muted" }, t.no_hits)]),
       );
     },
@@ -275,5 +291,6 @@ export function mount({ store, client, alerts, t, config }) {
     },
   );
 
+  wireTeaching({ store, client, t, el, report });
   return wireControls({ store, client, alerts, t, el, report });
 }
