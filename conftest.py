@@ -4,6 +4,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from channels.layers import channel_layers
 from django.core.cache import cache
 from django.db import connections
 from rest_framework.test import APIClient
@@ -41,6 +42,15 @@ def _clear_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """Each test gets channel layers of its own: channels_redis keeps a receive lock
+    bound to the event loop that made it, and every async test runs on a new loop (a
+    consumer a failed test left receiving would otherwise break the tests after it)."""
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)

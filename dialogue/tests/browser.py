@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
@@ -71,6 +72,19 @@ class AsgiServer:
 def launch(playwright):
     assert Path(CHROMIUM).exists(), f"Chromium is needed at {CHROMIUM} (apt-get install chromium)"
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def wait_until(page, predicate: str, timeout: float = 30) -> Any:
+    """Poll a JavaScript function until it returns something truthy, and return that.
+
+    Not page.wait_for_function: it re-evaluates its predicate with eval() from inside the
+    page, which our Content-Security-Policy (no 'unsafe-eval') refuses from the second
+    try on; page.evaluate goes through the DevTools protocol instead."""
+    deadline = time.monotonic() + timeout
+    while not (result := page.evaluate(predicate)):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {predicate}"
+        page.wait_for_timeout(50)
+    return result
 
 
 def screenshot(page, name: str) -> None:

@@ -24,6 +24,7 @@ from dialogue.tests.browser import (
     off_the_loop,
     screenshot,
     session_cookie,
+    wait_until,
 )
 from helpdesk.roles import Role as StaffRole
 from helpdesk.tenancy import tenant_scope
@@ -190,7 +191,7 @@ def test_a_customer_and_an_agent_talk_live(server, tenant_a, agent_a, llm, refun
     chat.click("#handoff-button")
     chat.wait_for_selector("#banner:not([hidden])")
     desk.wait_for_selector(".desk-entry")
-    desk.wait_for_function("window.shownNotifications.length === 1")
+    wait_until(desk, "() => window.shownNotifications.length === 1")
     assert desk.locator("#desk-open-count").inner_text() == "1"
 
     # The agent opens and claims it: the customer sees who answers.
@@ -457,8 +458,8 @@ def test_the_embed_script_opens_the_chat_on_a_listed_site_only(
     page.goto(f"{shops.origin}/listed/")
     launcher = page.locator("[data-helpdesk-launcher]")
     launcher.wait_for()
-    page.wait_for_function(
-        "document.querySelector('[data-helpdesk-launcher]').getAttribute('aria-label')"
+    wait_until(
+        page, "() => document.querySelector('[data-helpdesk-launcher]').getAttribute('aria-label')"
     )
     assert launcher.get_attribute("aria-label") == "在线客服"
     launcher.click()

@@ -3,7 +3,6 @@ headless Chromium (Python playwright driving Debian's chromium), with a screensh
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections import Counter
@@ -12,19 +11,10 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from dialogue.tests.browser import SCREENSHOTS, launch, session_cookie, wait_until
 from reports.tests.test_numbers import history  # noqa: F401 (fixture)
 
 JS_TESTS = Path(__file__).parent / "js"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(os.environ.get("HELPDESK_SCREENSHOTS", "var/screenshots"))
 
 
 def test_es_module_unit_tests_pass():
@@ -37,15 +27,8 @@ def test_es_module_unit_tests_pass():
     assert "# fail 0" in result.stdout
 
 
-def session_of(user) -> str:
-    """A logged-in session's cookie value (made before the browser's event loop runs)."""
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 def open_dashboard(playwright, url: str, session: str, language: str, width: int):
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    browser = launch(playwright)
     context = browser.new_context(viewport={"width": width, "height": 900})
     context.add_cookies(
         [
@@ -58,7 +41,7 @@ def open_dashboard(playwright, url: str, session: str, language: str, width: int
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{url}/admin/?period=custom&start=2026-03-10&end=2026-03-11")
     page.wait_for_selector(".hd-counter")
-    page.wait_for_function("window.Chart && Object.keys(Chart.instances).length === 10")
+    wait_until(page, "() => window.Chart && Object.keys(Chart.instances).length === 10")
     return browser, page, errors
 
 
@@ -79,9 +62,8 @@ def card_rows(page) -> list[list[int]]:
 def test_dashboard_in_chromium(language, live_server, agent_a, history):  # noqa: F811
     from playwright.sync_api import sync_playwright  # lazy: only the browser tests need it
 
-    assert Path(CHROMIUM).exists(), f"Chromium is needed at {CHROMIUM} (apt-get install chromium)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    session = session_of(agent_a)
+    session = session_cookie(agent_a)
     with sync_playwright() as playwright:
         browser, page, errors = open_dashboard(playwright, live_server.url, session, language, 1400)
         counters = page.locator(".hd-counter").count()
@@ -123,14 +105,14 @@ def test_refresh_follows_the_period_and_a_live_event(live_server, agent_a, histo
     assert 'data-data-url="/admin/dashboard/data/?period=today"' in today
     custom = client.get("/admin/", {"period": "custom", "start": "2026-03-10", "end": "2026-03-11"})
     assert "?period=custom&amp;start=2026-03-10&amp;end=2026-03-11" in custom.content.decode()
-    session = session_of(agent_a)
+    session = session_cookie(agent_a)
     with sync_playwright() as playwright:
         browser, page, errors = open_dashboard(playwright, live_server.url, session, "en", 1400)
         # What the desk's live connection will do: ask for a refresh, which loads and redraws.
         page.evaluate("document.querySelector('#hd-status').textContent = ''")
         with page.expect_response(lambda r: "/admin/dashboard/data/" in r.url) as refreshed:
             page.evaluate("document.dispatchEvent(new CustomEvent('helpdesk:dashboard-refresh'))")
-        page.wait_for_function("document.querySelector('#hd-status').textContent !== ''")
+        wait_until(page, "() => document.querySelector('#hd-status').textContent !== ''")
         status = page.locator("#hd-status").inner_text()
         data_url = refreshed.value.url
         browser.close()
