@@ -1,4 +1,5 @@
-"""The benchmarks' PostgreSQL databases: where they are, a fresh one, Django pointed at one.
+"""The benchmarks' PostgreSQL databases: where they are, a fresh one, Django pointed at one;
+and a free port for the servers they start.
 
 Server: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 """
@@ -6,7 +7,14 @@ Server: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 from __future__ import annotations
 
 import os
+import socket
 from urllib.parse import urlsplit, urlunsplit
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def pg_url(database: str) -> str:

@@ -38,7 +38,6 @@ import multiprocessing
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import knowledge_search  # noqa: E402
-from benchdb import pg_url, recreate_database, setup_django  # noqa: E402
+from benchdb import free_port, pg_url, recreate_database, setup_django  # noqa: E402
 
 TENANT_SLUG = "bench-chat"
 STUB_FIRST_TOKEN_MS = 100.0
@@ -136,12 +135,6 @@ def questions() -> list[str]:
 
 STUB_PIDS: list[int] = []
 SERVER_PIDS: list[int] = []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,19 +28,13 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.benchdb import pg_url, recreate_database, setup_django  # noqa: E402
+from bench.benchdb import free_port, pg_url, recreate_database, setup_django  # noqa: E402
 from feishustub.protocol import message_event, signed_request  # noqa: E402
 
 DATABASE = "helpdesk_bench_feishu_rd"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 APP_ID, SECRET, ENCRYPT_KEY, TOKEN = "cli_redeliver", "rd-secret", "rd-encrypt", "rd-token"
 SECRETS_KEY = base64.urlsafe_b64encode(b"helpdesk-bench-feishu-secrets-32").decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def env(var_dir: str) -> dict[str, str]:

@@ -24,16 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from benchdb import pg_url, recreate_database, setup_django  # noqa: E402
+from benchdb import free_port, pg_url, recreate_database, setup_django  # noqa: E402
 
 PASSWORD = "drill-password-2026!"
 TENANT_SLUG = "drill"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:

@@ -17,16 +17,6 @@ from collections.abc import Mapping
 
 from helpdesk.config import get_config
 
-HYBRID_FEATURES = (
-    "lexical",
-    "cosine",
-    "lexical_x_cosine",
-    "lexical_gap",
-    "cosine_gap",
-    "long_x_lexical",
-    "long_x_cosine",
-)
-LEXICAL_FEATURES = ("lexical", "lexical_gap", "long_x_lexical")
 LONG_QUERY_CHARS = 50.0
 
 

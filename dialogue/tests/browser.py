@@ -1,10 +1,13 @@
-"""Helpers of the browser tests: the real ASGI application (HTTP, static files and
-WebSockets) on uvicorn in a thread, which a test may stop and start again, and Debian's
-Chromium driven by the Python playwright package."""
+"""Helpers of the front-end tests: the ES modules' unit tests under `node --test`; the
+real ASGI application (HTTP, static files and WebSockets) on uvicorn in a thread, which a
+test may stop and start again; and Debian's Chromium driven by the Python playwright
+package."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +32,17 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(os.environ.get("HELPDESK_SCREENSHOTS", "var/screenshots"))
+
+
+def assert_node_tests_pass(directory: Path) -> None:
+    """Run the `*.test.mjs` files in `directory` with `node --test`; all must pass."""
+    node = shutil.which("node")
+    assert node, "Node.js is needed for the front-end unit tests"
+    result = subprocess.run(
+        [node, "--test", str(directory)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "# fail 0" in result.stdout
 
 
 class AsgiServer:

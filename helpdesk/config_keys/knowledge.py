@@ -8,7 +8,8 @@ class FusionKey(ConfigKey):
 
     def coerce(self, value: Any) -> Any:
         value = super().coerce(value)
-        for model, names in (("hybrid", HYBRID_NAMES), ("lexical", LEXICAL_NAMES)):
+        for model, features in (("hybrid", HYBRID_FEATURES), ("lexical", LEXICAL_FEATURES)):
+            names = set(features)
             weights = value.get(model)
             if not isinstance(weights, dict) or not set(weights) <= names | {"bias"}:
                 raise ConfigError(self.key, f"{model} must map {sorted(names)} and bias to weights")
@@ -19,8 +20,9 @@ class FusionKey(ConfigKey):
         return value
 
 
-# The feature names of knowledge.fusion (kept here: the project package imports no app).
-HYBRID_NAMES = {
+# The features of knowledge.fusion's two models, in their order there (declared here: the
+# project package imports no app).
+HYBRID_FEATURES = (
     "lexical",
     "cosine",
     "lexical_x_cosine",
@@ -28,8 +30,8 @@ HYBRID_NAMES = {
     "cosine_gap",
     "long_x_lexical",
     "long_x_cosine",
-}
-LEXICAL_NAMES = {"lexical", "lexical_gap", "long_x_lexical"}
+)
+LEXICAL_FEATURES = ("lexical", "lexical_gap", "long_x_lexical")
 # Fitted on the development set (manage.py evaluate_knowledge --calibrate).
 FUSION_DEFAULT: dict[str, dict[str, float]] = {
     "hybrid": {

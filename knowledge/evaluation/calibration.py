@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from helpdesk.config_keys.knowledge import HYBRID_FEATURES, LEXICAL_FEATURES
 from helpdesk.tenancy import current_tenant
 from knowledge import vocabulary
 from knowledge.evaluation.ablation import HYBRID, Step, evaluation_tenant
-from knowledge.fusion import HYBRID_FEATURES, LEXICAL_FEATURES, candidate_features
+from knowledge.fusion import candidate_features
 from knowledge.lexical import lexical_candidates
 from knowledge.semantic import add_similarities, semantic_candidates
 
