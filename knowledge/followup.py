@@ -1,15 +1,17 @@
 """Follow-up questions: a short follow-up ("那要多久？", "还是不行") is searched together
 with the conversation's recent turns, so the answer stays on topic.
 
-    query = contextual_query(question, recent_turns, rewrite_with_llm=llm_configured)
+    followup = followup_of(question, recent_turns)     # None: the question stands alone
+    query = followup.joined                              # or, with an LLM:
+    query = await standalone_question(followup, settings=..., recorder=...)
     hits = search(query, ...)
 
 `recent_turns` are the conversation's latest messages before `question`, oldest first,
 as (role, text) pairs or {"role", "content"} dicts (role "user" for the customer). A
-question that stands on its own is returned as it is. A follow-up is joined to the
-customer's previous question (and, with `rewrite_with_llm`, rewritten by the LLM into one
-standalone question; the call is recorded like every LLM call, and any failure falls back
-to the joined text).
+follow-up is joined to the customer's previous questions; `standalone_question` has the
+LLM rewrite it into one question (the call is recorded like every LLM call, and any
+failure falls back to the joined text). It is async so that waiting for the LLM holds
+no thread.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from helpdesk.tenancy import current_tenant
 from knowledge import text, vocabulary
 from llm.choices import Purpose
 from llm.client import get_llm_client
 from llm.errors import LLMError
+from llm.recording import CallRecorder
+from llm.settings import LLMSettings
 
 logger = logging.getLogger(__name__)
 
@@ -69,33 +74,47 @@ def is_followup(question: str) -> bool:
     return len(topic_words(question)) <= 1
 
 
-def contextual_query(question: str, recent_turns: Sequence[Turn], *, rewrite_with_llm: bool) -> str:
-    """The text to search for `question` in its conversation (see the module docstring)."""
+@dataclass(frozen=True)
+class Followup:
+    question: str
+    joined: str  # the customer's previous questions and this one
+    conversation: str  # the recent turns, for the rewrite
+
+    def rewrite_messages(self) -> list[dict[str, str]]:
+        return [
+            {"role": "system", "content": REWRITE_PROMPT},
+            {"role": "user", "content": f"{self.conversation}\nuser: {self.question}"},
+        ]
+
+
+def followup_of(question: str, recent_turns: Sequence[Turn]) -> Followup | None:
+    """The follow-up `question` makes in its conversation, or None when it stands alone."""
     question = question if isinstance(question, str) else ""
     turns = [_role_and_text(turn) for turn in recent_turns]
     previous = [content for role, content in turns if role == "user" and content.strip()]
     if not previous or not is_followup(question):
-        return question
-    context = previous[-MAX_CONTEXT_TURNS:]
-    joined = " ".join([*context, question])
-    if not rewrite_with_llm:
-        return joined
-    client = get_llm_client()
-    if not client.is_configured():
-        return joined
-    conversation = "\n".join(f"{role}: {content}" for role, content in turns[-6:])
+        return None
+    return Followup(
+        question=question,
+        joined=" ".join([*previous[-MAX_CONTEXT_TURNS:], question]),
+        conversation="\n".join(f"{role}: {content}" for role, content in turns[-6:]),
+    )
+
+
+async def standalone_question(
+    followup: Followup, *, settings: LLMSettings, recorder: CallRecorder
+) -> str:
+    """The LLM's standalone question for `followup` (its joined text if the call fails)."""
     try:
-        result = client.complete(
-            [
-                {"role": "system", "content": REWRITE_PROMPT},
-                {"role": "user", "content": f"{conversation}\nuser: {question}"},
-            ],
+        result = await get_llm_client().acomplete(
+            followup.rewrite_messages(),
             purpose=Purpose.QUERY_REWRITE,
             max_tokens=REWRITE_MAX_TOKENS,
             temperature=0.0,
+            settings=settings,
+            recorder=recorder,
         )
     except LLMError as exc:
         logger.warning("Follow-up rewrite failed, searching the joined turns: %s", exc)
-        return joined
-    rewritten = " ".join(result.text.split())
-    return rewritten or joined
+        return followup.joined
+    return " ".join(result.text.split()) or followup.joined

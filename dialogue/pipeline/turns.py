@@ -37,6 +37,7 @@ from dialogue.pipeline.values import (
     Delta,
     Duplicate,
     IncomingMessage,
+    PendingRewrite,
     Reply,
     Route,
     SearchRequest,
@@ -45,7 +46,7 @@ from dialogue.pipeline.values import (
 )
 from helpdesk.db import releasing_connections
 from helpdesk.tenancy import tenant_scope
-from knowledge.followup import contextual_query
+from knowledge.followup import Followup, followup_of, standalone_question
 from llm.budget import budget_exhausted, tenant_budget
 from llm.calls import LLMResult, StreamDelta
 from llm.choices import Purpose
@@ -81,21 +82,21 @@ async def prepare(
             case Route.HAND_OFF:
                 turn.reply = await _hand_off_on_request(turn, store)
             case Route.KNOWLEDGE_ONLY:
-                await _search_followup(turn, search, appended, store)
+                followup = await _followup(turn, search, appended)
+                if followup is not None:
+                    turn.hits = await store.search(replace(search, query=followup.joined))
                 draft = decisions.knowledge_only_answer(
                     turn.hits, settings=settings, elapsed_ms=turn.elapsed_ms()
                 )
                 turn.reply = await settle(turn, draft, store)
             case Route.ANSWER:
-                await _search_followup(turn, search, appended, store)
-                turn.prompt = build_prompt(
-                    tenant=turn.tenant,
-                    settings=settings,
-                    hits=turn.hits,
-                    history=appended.history,
-                    suggestions=appended.suggestions,
-                    content=content,
-                )
+                followup = await _followup(turn, search, appended)
+                if followup is not None:
+                    turn.rewrite = PendingRewrite(
+                        followup, search, appended.history, appended.suggestions, content
+                    )
+                else:
+                    turn.prompt = _prompt(turn, appended.history, appended.suggestions, content)
     return turn
 
 
@@ -107,20 +108,43 @@ async def _budget_stops(tenant: Tenant) -> bool:
     return await sync_to_async(releasing_connections(budget_exhausted))()
 
 
-async def _search_followup(
-    turn: Turn, search: SearchRequest | None, appended: Appended, store: TurnStore
-) -> None:
-    """A short message that leans on the conversation ("那要多久？") is searched again
-    together with the customer's previous question (rewritten by the LLM into one
-    standalone question when there is one)."""
+async def _followup(
+    turn: Turn, search: SearchRequest | None, appended: Appended
+) -> Followup | None:
+    """The follow-up a short message makes on the conversation ("那要多久？"), to be
+    searched together with the customer's previous question."""
     content = turn.user_message.content
     if search is None or not appended.history or not decisions.may_be_followup(content):
+        return None
+    return await sync_to_async(releasing_connections(followup_of))(content, appended.history[::-1])
+
+
+async def _rewrite_followup(turn: Turn, store: TurnStore) -> None:
+    """The LLM's standalone question for a pending follow-up, searched, and the prompt.
+    Done when the answer's turn comes, not while preparing: an entry point may limit how
+    many turns it prepares at once, and this waits for the LLM."""
+    pending = turn.rewrite
+    if pending is None:
         return
-    query = await sync_to_async(releasing_connections(contextual_query))(
-        content, appended.history[::-1], rewrite_with_llm=turn.settings.llm.configured
+    query = await standalone_question(
+        pending.followup, settings=turn.settings.llm, recorder=store.call_recorder
     )
-    if query != content:
-        turn.hits = await store.search(replace(search, query=query))
+    turn.hits = await store.search(replace(pending.search, query=query))
+    turn.prompt = _prompt(turn, pending.history, pending.suggestions, pending.content)
+    turn.rewrite = None
+
+
+def _prompt(
+    turn: Turn, history: list[tuple[str, str]], suggestions: list[str], content: str
+) -> list[dict[str, str]]:
+    return build_prompt(
+        tenant=turn.tenant,
+        settings=turn.settings,
+        hits=turn.hits,
+        history=history,
+        suggestions=suggestions,
+        content=content,
+    )
 
 
 def _turn(
@@ -210,6 +234,7 @@ async def complete(turn: Turn, *, store: TurnStore) -> Reply:
     if turn.reply is not None:
         return turn.reply
     with tenant_scope(turn.tenant):
+        await _rewrite_followup(turn, store)
         text, result, error = "", None, None
         try:
             result = await get_llm_client().acomplete(
@@ -292,6 +317,7 @@ async def _produce(turn: Turn, store: TurnStore, queue: asyncio.Queue) -> None:
         parts: list[str] = []
         result, error = None, None
         try:
+            await _rewrite_followup(turn, store)
             async for item in get_llm_client().astream(
                 turn.prompt,
                 purpose=Purpose.CHAT,

@@ -11,6 +11,7 @@ from typing import Any
 from accounts.models import Tenant
 from dialogue.models import ChatSession, Message, Role, SessionStatus
 from helpdesk.config import get_config
+from knowledge.followup import Followup
 from knowledge.search import SearchHit
 from llm.settings import LLMSettings
 
@@ -160,12 +161,24 @@ class Delta:
     text: str
 
 
+@dataclass(frozen=True)
+class PendingRewrite:
+    """A follow-up the LLM rewrites into a standalone question when the answer's turn
+    comes, before the search and the prompt: what those need."""
+
+    followup: Followup
+    search: SearchRequest
+    history: list[tuple[str, str]]
+    suggestions: list[str]
+    content: str
+
+
 @dataclass
 class Turn:
     """A customer message saved, with what the pipeline decided for it.
 
     `reply` is set when the turn is answered without the LLM; otherwise `prompt` is
-    ready for it.
+    ready for it, or `rewrite` says how to make it.
     """
 
     incoming: IncomingMessage
@@ -176,6 +189,7 @@ class Turn:
     route: Route
     hits: list[SearchHit] = field(default_factory=list)
     prompt: list[dict[str, str]] = field(default_factory=list)
+    rewrite: PendingRewrite | None = None
     reply: Reply | None = None
     started: float = field(default_factory=time.perf_counter)
 

@@ -221,6 +221,28 @@ async def test_a_follow_up_is_rewritten_by_the_llm_before_the_search(
     assert purposes[-2:] == ["query_rewrite", "chat"]
 
 
+async def test_a_follow_up_is_rewritten_when_its_answer_streams_not_while_preparing(
+    store, tenant_a, llm, make_entry
+):
+    """An entry point may cap how many turns it prepares at once: the rewrite, which waits
+    for the LLM, must not hold such a place."""
+    _apply, refund_time, shipping = await shipping_and_refund_entries(tenant_a, make_entry)
+    first = await ask(store, tenant_a, "我想退款")
+    asked = len(llm.requests())
+
+    turn = await pipeline.prepare(
+        incoming(tenant_a, "那要多久？", session_id=first.session.pk), store=store
+    )
+
+    assert len(llm.requests()) == asked and turn.rewrite is not None and turn.prompt == []
+    items = [item async for item in pipeline.stream(turn, store=store)]
+    rewrite, answer = llm.requests()[asked:]
+    assert "我想退款" in rewrite["messages"][-1]["content"]
+    prompt = answer["messages"][0]["content"]
+    assert refund_time.answer in prompt and shipping.answer not in prompt
+    assert refund_time.pk in items[-1].answer.citations
+
+
 async def test_a_question_that_stands_on_its_own_is_searched_as_it_is(
     store, tenant_a, llm, make_entry
 ):

@@ -1,15 +1,18 @@
 """Follow-up questions, optional LLM re-ranking and the fused score."""
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from helpdesk.config import get_config
 from knowledge import services
-from knowledge.followup import contextual_query, is_followup
+from knowledge.followup import followup_of, is_followup, standalone_question
 from knowledge.fusion import fused_scores
 from knowledge.rerank import parse_order, rerank
 from knowledge.search import search
 from knowledge.search_mode import SearchMode
 from llm.models import LLMCall
+from llm.recording import ORM_RECORDER
+from llm.settings import LLMSettings
 from llmstub import StubLLMServer
 
 TURNS = [
@@ -50,30 +53,32 @@ def test_follow_ups_are_told_apart(scope_a, question, followup):
 def test_a_follow_up_is_searched_with_the_previous_question(scope_a):
     entry = services.entry_create(question="家用充电桩如何申请安装？", answer="约7天完成安装。")
     services.entry_create(question="充电多久能充满？", answer="快充半小时。")
-    query = contextual_query("那要多久？", TURNS, rewrite_with_llm=False)
-    assert query == "家用充电桩怎么申请安装？ 那要多久？"
-    assert search(query)[0].entry == entry
-    assert (
-        contextual_query("车险到期如何续保？", TURNS, rewrite_with_llm=False)
-        == "车险到期如何续保？"
-    )
-    assert contextual_query("那要多久？", [], rewrite_with_llm=False) == "那要多久？"
+    followup = followup_of("那要多久？", TURNS)
+    assert followup.joined == "家用充电桩怎么申请安装？ 那要多久？"
+    assert search(followup.joined)[0].entry == entry
+    assert followup_of("车险到期如何续保？", TURNS) is None
+    assert followup_of("那要多久？", []) is None
     dicts = [{"role": r, "content": c} for r, c in TURNS]
-    assert contextual_query("还是不行", dicts, rewrite_with_llm=False).startswith("家用充电桩")
+    assert followup_of("还是不行", dicts).joined.startswith("家用充电桩")
+
+
+def rewritten(question: str) -> str:
+    return async_to_sync(standalone_question)(
+        followup_of(question, TURNS), settings=LLMSettings.load(), recorder=ORM_RECORDER
+    )
 
 
 def test_the_llm_rewrite_is_a_recorded_llm_call(scope_a, llm_config):
-    query = contextual_query("那要多久？", TURNS, rewrite_with_llm=True)
+    query = rewritten("那要多久？")
     call = LLMCall.objects.get()
-    assert call.outcome == "ok" and call.prompt_tokens > 0
+    assert call.outcome == "ok" and call.prompt_tokens > 0 and call.purpose == "query_rewrite"
     # The stub's answer quotes the request, which holds the conversation.
     assert query.startswith("Stub answer") and "家用充电桩" in query
 
 
 def test_the_llm_rewrite_falls_back_to_the_joined_turns(scope_a, llm_config):
     llm_config.queue_faults("500")
-    query = contextual_query("那要多久？", TURNS, rewrite_with_llm=True)
-    assert query == "家用充电桩怎么申请安装？ 那要多久？"
+    assert rewritten("那要多久？") == "家用充电桩怎么申请安装？ 那要多久？"
     assert LLMCall.objects.get().outcome == "error"
 
 
