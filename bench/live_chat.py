@@ -71,6 +71,7 @@ def prepare(env: dict[str, str], customers: int, handed_off: int) -> dict[str, A
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
@@ -90,7 +91,7 @@ def prepare(env: dict[str, str], customers: int, handed_off: int) -> dict[str, A
     )
     session = SessionStore()
     session[SESSION_KEY] = str(agent.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = agent.get_session_auth_hash()
     session.create()
     visitors = [f"v{number}" for number in range(customers)]

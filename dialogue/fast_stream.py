@@ -27,7 +27,6 @@ import asyncio
 import json
 import logging
 import re
-import weakref
 from collections.abc import Awaitable, Callable
 from io import BytesIO
 from typing import Any
@@ -53,6 +52,7 @@ from dialogue.pipeline import native_store
 from dialogue.sse import event_stream
 from dialogue.throttling import COUNTED_SCOPE_KEY
 from helpdesk.api.exceptions import error_body
+from helpdesk.loops import PerLoopSemaphore
 
 logger = logging.getLogger(__name__)
 
@@ -188,17 +188,7 @@ class ChatStreamFastPath:
 # streaming are not delayed behind a crowd of new requests (the choice of two:
 # docs/benchmarks.md, chat pipeline).
 PREPARING_AT_ONCE = 2
-_preparing_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _preparing() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    slots = _preparing_slots.get(loop)
-    if slots is None:
-        slots = _preparing_slots[loop] = asyncio.Semaphore(PREPARING_AT_ONCE)
-    return slots
+_preparing = PerLoopSemaphore(PREPARING_AT_ONCE)
 
 
 def _no_response(request: HttpRequest) -> None:

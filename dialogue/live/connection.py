@@ -1,6 +1,7 @@
 """What both live consumers share: frames parsed and validated before a handler sees
-them, refusals answered as `error` frames, floods refused, the person's language, and
-database work in worker threads that give their connections back."""
+them, refusals answered as `error` frames, floods refused, the person's language,
+database work in worker threads that give their connections back, and group joins and
+leaves that wait for a connection of the channel layer rather than fail."""
 
 from __future__ import annotations
 
@@ -25,8 +26,15 @@ from dialogue.live.protocol import (
     rate_limited,
 )
 from helpdesk.db import releasing_connections
+from helpdesk.loops import PerLoopSemaphore
 
 logger = logging.getLogger(__name__)
+
+# Group joins and leaves in flight at once per process: each takes a connection of the
+# channel layer's Redis pool, which refuses one past its size (CHANNEL_LAYER_MAX_CONNECTIONS)
+# instead of waiting, and a server restart closes or reopens every page at once.
+GROUP_CALLS_AT_ONCE = 200
+_group_calls = PerLoopSemaphore(GROUP_CALLS_AT_ONCE)
 
 
 def language_of(scope: dict[str, Any]) -> str:
@@ -82,6 +90,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
         return await sync_to_async(releasing_connections(func), thread_sensitive=False)(
             *args, **kwargs
         )
+
+    async def join(self, group: str) -> None:
+        async with _group_calls():
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def leave(self, group: str) -> None:
+        async with _group_calls():
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     def first_time(self, event: dict[str, Any]) -> bool:
         """An event reaches a connection through more than one group at times."""

@@ -127,9 +127,7 @@ class CustomerConsumer(LiveConsumer):
         self.gone = True
         self.hello_timer.cancel()
         if self.session_id is not None:
-            await self.channel_layer.group_discard(
-                events.session_group(self.session_id), self.channel_name
-            )
+            await self.leave(events.session_group(self.session_id))
         if self.scope_token is not None:
             leave_scope(self.scope_token)
 
@@ -252,11 +250,9 @@ class CustomerConsumer(LiveConsumer):
         if session_id == self.session_id:
             return
         if self.session_id is not None:
-            await self.channel_layer.group_discard(
-                events.session_group(self.session_id), self.channel_name
-            )
+            await self.leave(events.session_group(self.session_id))
         self.session_id = session_id
-        await self.channel_layer.group_add(events.session_group(session_id), self.channel_name)
+        await self.join(events.session_group(session_id))
 
     async def _turn(self, incoming: pipeline.IncomingMessage, frame: Frame) -> None:
         """One message and its answer; what goes wrong becomes an `error` frame."""

@@ -121,10 +121,8 @@ class DeskConsumer(LiveConsumer):
         if not self.said_hello:
             return
         for session_id in self.opened:
-            await self.channel_layer.group_discard(
-                events.session_group(session_id), self.channel_name
-            )
-        await self.channel_layer.group_discard(events.desk_group(self.tenant_id), self.channel_name)
+            await self.leave(events.session_group(session_id))
+        await self.leave(events.desk_group(self.tenant_id))
         await self.in_thread(presence_clear, user=self.user)
         await self._announce_presence()
 
@@ -132,7 +130,7 @@ class DeskConsumer(LiveConsumer):
 
     async def on_hello(self, frame: Frame) -> None:
         self.said_hello = True
-        await self.channel_layer.group_add(events.desk_group(self.tenant_id), self.channel_name)
+        await self.join(events.desk_group(self.tenant_id))
         await self.in_thread(presence_set, user=self.user, presence=Presence.ONLINE)
         queue = await self.in_thread(queries.desk_queue, self.user, "open")
         await self.send_frame(
@@ -159,16 +157,14 @@ class DeskConsumer(LiveConsumer):
         conversation = await self._read(queries.desk_conversation, session_id)
         if session_id not in self.opened:
             self.opened.add(session_id)
-            await self.channel_layer.group_add(events.session_group(session_id), self.channel_name)
+            await self.join(events.session_group(session_id))
         await self.send_frame({"type": "conversation", **conversation, "ref": frame.ref})
 
     async def on_close(self, frame: Frame) -> None:
         session_id = frame.data["session"]
         if session_id in self.opened:
             self.opened.discard(session_id)
-            await self.channel_layer.group_discard(
-                events.session_group(session_id), self.channel_name
-            )
+            await self.leave(events.session_group(session_id))
         await self.send_frame({"type": "ack", "ref": frame.ref})
 
     async def on_search(self, frame: Frame) -> None:

@@ -1,5 +1,6 @@
 """Dialogue fixtures: the local LLM server, knowledge entries, visitors."""
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -9,6 +10,7 @@ from rest_framework.test import APIClient
 
 from dialogue.authentication import issue_visitor_token
 from dialogue.pipeline import NativeTurnStore, OrmTurnStore, native_store
+from dialogue.pipeline.admission import seconds_to_next_window
 from dialogue.pipeline.store import TurnStore
 from helpdesk import async_db
 from helpdesk.cache import SharedClientRedisCache
@@ -85,6 +87,15 @@ async def loop_pools() -> AsyncIterator[None]:
     layer = get_channel_layer()
     if hasattr(layer, "close_pools"):
         await layer.close_pools()
+
+
+@pytest.fixture
+def whole_minute() -> None:
+    """Visitors' requests are counted per fixed minute: a test of the limit starts at
+    least 10 s before a minute ends, so that all its requests fall in one window."""
+    left = seconds_to_next_window()
+    if left < 10:
+        time.sleep(left + 0.05)
 
 
 @pytest.fixture(params=["orm", "native"])

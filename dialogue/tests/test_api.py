@@ -289,7 +289,7 @@ def test_stream_on_a_handed_off_session(tenant_a, llm, visitor_a):
         assert ChatSession.objects.get(pk=session_id).status == SessionStatus.HANDED_OFF
 
 
-def test_visitor_rate_limit(tenant_a, llm, visitor_a):
+def test_visitor_rate_limit(tenant_a, llm, visitor_a, whole_minute):
     get_config().set("dialogue.visitor_rate_per_minute", 2)
     assert visitor_a.post(SESSIONS, {}).status_code == 201
     assert visitor_a.post(SESSIONS, {}).status_code == 200

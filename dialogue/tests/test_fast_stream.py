@@ -9,7 +9,6 @@ the tests that expect it are skipped; the others check that Django answers as be
 import asyncio
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -31,6 +30,7 @@ from dialogue.authentication import issue_visitor_token
 from dialogue.models import ChatSession, Message, Role, SessionStatus
 from dialogue.pipeline import native_store
 from helpdesk.config import get_config
+from helpdesk.loops import PerLoopSemaphore
 from helpdesk.tenancy import tenant_scope
 from helpdesk.testing import free_port, sse_events
 from llm.models import LLMCall
@@ -255,7 +255,7 @@ def test_ended_and_idle_sessions(transactional_db, server_url, tenant_a, llm):
 
 
 def test_the_visitor_limit_counts_each_request_once(
-    transactional_db, server_url, tenant_a, llm, django_requests
+    transactional_db, server_url, tenant_a, llm, django_requests, whole_minute
 ):
     get_config().set("dialogue.visitor_rate_per_minute", 3)
     client = visitor(server_url, tenant_a)
@@ -408,8 +408,7 @@ def test_without_an_llm_the_knowledge_base_answers(
 def test_visitors_beyond_the_preparing_slots_wait_their_turn(
     fast, server_url, tenant_a, tenant_b, llm, monkeypatch, django_requests
 ):
-    monkeypatch.setattr(fast_stream, "PREPARING_AT_ONCE", 1)
-    monkeypatch.setattr(fast_stream, "_preparing_slots", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(fast_stream, "_preparing", PerLoopSemaphore(1))
     preparing, most_at_once = 0, 0
     prepare = pipeline.prepare
 

@@ -243,7 +243,7 @@ async def test_a_visitor_cannot_resume_someone_elses_conversation(tenant_a, tena
     await asyncio.gather(owner.close(), other.close(), elsewhere.close())
 
 
-async def test_the_visitor_limit_applies_to_websocket_messages(tenant_a, llm):
+async def test_the_visitor_limit_applies_to_websocket_messages(tenant_a, llm, whole_minute):
     get_config().set("dialogue.visitor_rate_per_minute", 1)
     page = await customer(tenant_a)
     await answered(page, "一")

@@ -386,7 +386,9 @@ async def test_a_consumer_leaving_the_stream_keeps_the_partial_answer(store, ten
     assert call.outcome == "cancelled"
 
 
-async def test_visitor_admission_refuses_past_the_limit_before_saving(store, tenant_a, llm):
+async def test_visitor_admission_refuses_past_the_limit_before_saving(
+    store, tenant_a, llm, whole_minute
+):
     get_config().set("dialogue.visitor_rate_per_minute", 2)
     for content in ("一", "二"):
         await pipeline.answer(
