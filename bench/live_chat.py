@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -59,6 +60,7 @@ DATABASE = "helpdesk_bench_live"
 TENANT_SLUG = "bench-live"
 TOKENS = 40
 TOKEN_DELAY_MS = 25.0
+DESK_REPLIES_PER_SECOND = 4
 
 
 # --- data (in a child process with the servers' settings) ------------------------------
@@ -255,7 +257,10 @@ async def measure_delivery(ports: list[int], data: dict[str, Any], rate: float, 
     url = f"ws://127.0.0.1:{ports[1]}/ws/chat/"
     pages = await open_pages(url, data["tokens"][: len(customers)], customers)
     listeners = [asyncio.create_task(page.listen()) for page in pages]
-    desks = [await desk_socket(ports[0], data["cookie"]) for _ in range(4)]
+    # As many desks as the rate needs, each within a connection's frame rate (5/s): a
+    # team of agents, not one desk flooding.
+    count = max(4, math.ceil(rate / DESK_REPLIES_PER_SECOND))
+    desks = [await desk_socket(ports[0], data["cookie"]) for _ in range(count)]
     drains = [asyncio.create_task(drain(socket)) for socket in desks]
     sent: dict[str, float] = {}
     total = int(rate * seconds)
@@ -273,7 +278,7 @@ async def measure_delivery(ports: list[int], data: dict[str, Any], rate: float, 
     arrived = {c: t for page in pages for c, t in page.arrivals.items() if c in sent}
     latencies = [(arrived[c] - sent[c]) * 1000 for c in arrived]
     print(
-        f"delivery: {total} staff replies from a desk on one server process to customers on "
+        f"delivery: {total} staff replies from {count} desks on one server process to customers on "
         f"another, {rate:.0f}/s offered ({total / elapsed:.0f}/s sent over {elapsed:.1f} s): "
         f"{len(arrived)} arrived, {total - len(arrived)} missing"
     )

@@ -158,6 +158,11 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=1000),
+                        # A consumer waits for its messages with BZPOPMIN for 5 s; redis-py 8
+                        # reads every reply within 5 s by default, so a busy Redis made
+                        # that read time out and the consumer (the page's connection) fail.
+                        "socket_timeout": env.float("CHANNEL_LAYER_SOCKET_TIMEOUT", default=10.0),
+                        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
                     }
                 ],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="helpdesk"),

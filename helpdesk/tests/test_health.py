@@ -1,4 +1,6 @@
 import pytest
+from channels.layers import get_channel_layer
+from django.conf import settings
 from django.test import Client
 
 
@@ -44,3 +46,20 @@ def test_broken_channel_layer_is_reported_with_503(settings):
     response = Client().get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["channel_layer"]["ok"] is False
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the Redis channel layer needs REDIS_URL")
+async def test_a_consumer_waiting_for_messages_outlasts_no_read_timeout():
+    """channels_redis waits for a consumer's messages with BZPOPMIN for `brpop_timeout`
+    seconds: the layer's connections must read for longer than that, or a busy Redis
+    fails the consumer (redis-py 8 reads within 5 s by default)."""
+    from channels_redis.core import RedisChannelLayer  # lazy: installed, used with Redis only
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    connection = layer.connection(layer.consistent_hash(channel))
+    pool = connection.connection_pool
+    try:
+        assert pool.connection_kwargs["socket_timeout"] > RedisChannelLayer.brpop_timeout
+    finally:
+        await layer.close_pools()
