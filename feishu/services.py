@@ -120,6 +120,15 @@ def feishu_app_check(*, app: FeishuApp) -> dict[str, Any]:
     return result
 
 
+def without_token(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as it is stored: without `header.token`, the app's verification token
+    (checked on receipt, and a secret that viewers of the events must not read)."""
+    header = payload.get("header")
+    if not isinstance(header, dict) or "token" not in header:
+        return payload
+    return {**payload, "header": {k: v for k, v in header.items() if k != "token"}}
+
+
 def inbound_event_record(
     *, app: FeishuApp, kind: str, payload: dict[str, Any], via: str, message_id: str = ""
 ) -> tuple[InboundEvent, bool]:
@@ -138,7 +147,7 @@ def inbound_event_record(
                 kind=kind,
                 message_id=message_id,
                 event_id=str(header.get("event_id", ""))[:128],
-                payload=payload,
+                payload=without_token(payload),
                 via=via,
                 open_id=str(open_id or "")[:128],
                 chat_id=str(chat_id)[:128],

@@ -81,6 +81,16 @@ class TestMessages:
             assert InboundEvent.objects.get().deliveries == 4
             assert Message.objects.filter(role="user").count() == 1
 
+    def test_the_recorded_payload_keeps_no_verification_token(self, app_a, stub, tenant_a):
+        payload, response = ask(app_a)
+        assert response.status_code == 200 and payload["header"]["token"] == TOKEN
+        with tenant_scope(tenant_a):
+            event = InboundEvent.objects.get()
+        assert event.status == InboundEvent.Status.ANSWERED
+        assert "token" not in event.payload["header"]
+        assert event.payload["header"]["event_id"] == payload["header"]["event_id"]
+        assert event.payload["event"] == payload["event"]
+
     def test_group_message_needs_a_mention_of_this_bot(self, app_a, stub, tenant_a):
         ask(
             app_a,
@@ -174,6 +184,14 @@ class TestCardActions:
         assert response.json()["toast"]["type"] == "success"
         with tenant_scope(tenant_a):
             assert Message.objects.get(pk=card.answer_id).thumbs_up is True
+
+    def test_the_recorded_action_keeps_no_verification_token(self, app_a, stub, tenant_a):
+        card = self.answered(app_a, stub, tenant_a)
+        response = self.press(app_a, card, {"action": "helpful", "answer": card.answer_id})
+        assert response.status_code == 200
+        with tenant_scope(tenant_a):
+            action = InboundEvent.objects.get(kind=InboundEvent.Kind.CARD_ACTION)
+        assert action.payload["header"]["event_id"] and "token" not in action.payload["header"]
 
     def test_someone_else_cannot_rate(self, app_a, stub, tenant_a):
         card = self.answered(app_a, stub, tenant_a)
