@@ -10,26 +10,30 @@ from django.db.models import QuerySet
 from feishu.models import BitableSync, FeishuApp, OutboundMessage
 
 APP_CACHE_SECONDS = 5.0
-_apps: dict[str, tuple[float, FeishuApp | None]] = {}
+_apps: dict[str, tuple[float, FeishuApp]] = {}
 
 
 def callback_app(app_id: str) -> FeishuApp | None:
     """The active app a callback URL names, with its tenant.
 
     The callback's entry point: the tenant is not known before the app is found, so this
-    one lookup crosses tenants (app ids are unique across tenants). Kept in the process
-    for APP_CACHE_SECONDS (every callback needs it; a change applies within that time).
+    one lookup crosses tenants (app ids are unique across tenants). A found app is kept
+    in the process for APP_CACHE_SECONDS (every callback needs it; a change applies
+    within that time). Misses are not kept: anyone can post to any app id.
     """
     now = time.monotonic()
     cached = _apps.get(app_id)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    if cached is not None:
+        if cached[0] > now:
+            return cached[1]
+        _apps.pop(app_id, None)
     app = (
         FeishuApp.all_tenants.select_related("tenant")
         .filter(app_id=app_id, is_active=True, tenant__is_active=True)
         .first()
     )
-    _apps[app_id] = (now + APP_CACHE_SECONDS, app)
+    if app is not None:
+        _apps[app_id] = (now + APP_CACHE_SECONDS, app)
     return app
 
 
