@@ -172,6 +172,18 @@ test("transfer goes to the others at their desks; typing expires", () => {
   assert.deepEqual(reducer(state, { type: "typing-expired", now: 6000 }).customerTyping, {});
 });
 
+test("a typing timer that expires nothing keeps the state (no re-render)", () => {
+  let state = reducer(welcomed(), { type: "typing", session: 1, until: 6000 });
+  state = reducer(state, { type: "typing", session: 2, until: 9000 });
+  assert.equal(reducer(state, { type: "typing-expired", now: 5999 }), state);
+  const expired = reducer(state, { type: "typing-expired", now: 6000 });
+  assert.notEqual(expired, state);
+  assert.deepEqual(expired.customerTyping, { 2: 9000 });
+  assert.equal(reducer(expired, { type: "typing-expired", now: 6000 }), expired);
+  const idle = welcomed();
+  assert.equal(reducer(idle, { type: "typing-expired", now: 6000 }), idle);
+});
+
 test("the entry a reply is built on and the answer being corrected stay with their conversation", () => {
   const entry = { id: 5, question: "退款多久到账？" };
   let state = reducer(welcomed([item(1), item(2)]), { type: "select", id: 1 });

@@ -161,10 +161,10 @@ export function reducer(state, action) {
         customerTyping: { ...state.customerTyping, [action.session]: action.until },
       };
     case "typing-expired": {
-      const customerTyping = Object.fromEntries(
-        Object.entries(state.customerTyping).filter(([, until]) => until > action.now),
-      );
-      return { ...state, customerTyping };
+      const typing = Object.entries(state.customerTyping);
+      const current = typing.filter(([, until]) => until > action.now);
+      if (current.length === typing.length) return state;
+      return { ...state, customerTyping: Object.fromEntries(current) };
     }
     case "staff":
       return { ...state, staff: action.staff };
