@@ -46,7 +46,6 @@ export function createDeskClient({
       }
       case "message":
         dispatch({ type: "message", message: frame.message });
-        if (frame.message.role === "user") bus.emit("customer-message", frame.message);
         break;
       case "typing":
         dispatch({ type: "typing", session: frame.session, until: now() + TYPING_SHOWN_MS });
