@@ -136,5 +136,7 @@ class OutboundURLKey(ConfigKey):
     def coerce(self, value: Any) -> Any:
         value = super().coerce(value)
         if value and (problem := check_outbound_url(value)) is not None:
-            raise ConfigError(self.key, f"{value!r} {problem}")
+            # The value is not repeated: it may hold credentials, and the message reaches
+            # `manage.py check`, logs and the config API's response.
+            raise ConfigError(self.key, f"the URL {problem}")
         return value

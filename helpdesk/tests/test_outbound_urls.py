@@ -78,3 +78,34 @@ def test_an_environment_value_is_checked_at_start_up(settings, monkeypatch):
     monkeypatch.setenv("LLM_BASE_URL", "gopher://127.0.0.1/")
     with pytest.raises(ConfigError, match=r"llm\.base_url"):
         get_config().validate_all()
+
+
+SECRET_URLS = [
+    "https://user:sk-live-SECRET@api.example.com/v1",
+    "https://user:sk-live-SECRET@api.example.com:99999/v1",  # also an invalid port
+    "gopher://user:sk-live-SECRET@api.example.com/",  # also a refused scheme
+    "user:sk-live-SECRET@api.example.com/v1",  # no scheme: read as "user:"
+]
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_the_error_does_not_repeat_credentials(settings, url, allow_private):
+    settings.OUTBOUND_ALLOW_PRIVATE = allow_private
+    with pytest.raises(ConfigError, match=r"llm\.base_url") as refused:
+        get_config().declaration("llm.base_url").coerce(url)
+    assert "SECRET" not in str(refused.value)
+
+
+@pytest.mark.django_db
+def test_the_config_api_does_not_echo_credentials(superuser):
+    client = APIClient()
+    client.force_authenticate(superuser)
+    response = client.patch(
+        "/api/v1/config/",
+        {"values": {"llm.base_url": SECRET_URLS[0]}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "credentials" in response.json()["error"]["fields"]["llm.base_url"][0]
+    assert "SECRET" not in response.content.decode()
