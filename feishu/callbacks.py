@@ -45,7 +45,7 @@ def handle_callback(
             return exc.status, {"msg": exc.reason}
         if callback.challenge is not None:
             return 200, {"challenge": callback.challenge}
-        if cards and callback.event_type != intake.CARD_ACTION:
+        if cards and intake.event_type_of(callback.payload) != intake.CARD_ACTION:
             return 400, {"msg": "not a card action"}
         try:
             return 200, intake.dispatch(app=app, payload=callback.payload, via="http")

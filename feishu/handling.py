@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from feishu import answering, cards
 from feishu.alert_actions import alert_acknowledge_from_card
-from feishu.inbound import MalformedEvent, parse_message
+from feishu.inbound import MalformedEvent, json_object, parse_message
 from feishu.models import FeishuApp, InboundEvent, OutboundMessage, ReplyCard
 from feishu.outbound import CardStream, outbound_send
 from feishu.services import inbound_event_finish
@@ -122,9 +122,9 @@ def _toast(kind: str, text: str) -> dict[str, Any]:
 
 def card_action_handle(*, app: FeishuApp, payload: dict[str, Any]) -> dict[str, Any]:
     """Apply a button press; the answer (a toast) goes back in the callback response."""
-    event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
-    value = (event.get("action") or {}).get("value")
-    open_id = (event.get("operator") or {}).get("open_id") or ""
+    event = json_object(payload, "event")
+    value = json_object(event, "action").get("value")
+    open_id = json_object(event, "operator").get("open_id") or ""
     if not isinstance(value, dict) or not open_id:
         raise MalformedEvent("action value or operator missing")
     action = value.get("action")

@@ -33,6 +33,13 @@ class IncomingMessage:
         return self.chat_type != "p2p"
 
 
+def json_object(data: Any, key: str) -> Json:
+    """`data[key]` when both are JSON objects, else an empty one: fields of a received
+    event are read through this, so a string where an object belongs is only missing."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def _string(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise MalformedEvent(f"{name} missing")
@@ -49,12 +56,12 @@ def message_id_of(payload: Json) -> str:
 
 def sender_and_chat(payload: Json) -> tuple[str, str]:
     """(open id, chat id) of a message event or a card action; empty when absent."""
-    event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
-    sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
-    operator = event.get("operator") if isinstance(event.get("operator"), dict) else {}
-    open_id = (sender.get("sender_id") or {}).get("open_id") or operator.get("open_id") or ""
-    message = event.get("message") if isinstance(event.get("message"), dict) else {}
-    context = event.get("context") if isinstance(event.get("context"), dict) else {}
+    event = json_object(payload, "event")
+    sender_id = json_object(json_object(event, "sender"), "sender_id")
+    operator = json_object(event, "operator")
+    open_id = sender_id.get("open_id") or operator.get("open_id") or ""
+    message = json_object(event, "message")
+    context = json_object(event, "context")
     chat_id = message.get("chat_id") or context.get("open_chat_id") or ""
     return str(open_id)[:128], str(chat_id)[:128]
 
@@ -85,18 +92,19 @@ def parse_message(payload: Json, *, bot_open_id: str) -> IncomingMessage:
     sender = event.get("sender")
     if not isinstance(message, dict) or not isinstance(sender, dict):
         raise MalformedEvent("event.message or event.sender missing")
-    open_id = _string((sender.get("sender_id") or {}).get("open_id"), "sender open_id")
-    mentions = [m for m in message.get("mentions") or [] if isinstance(m, dict)]
+    open_id = _string(json_object(sender, "sender_id").get("open_id"), "sender open_id")
+    listed = message.get("mentions")
+    mentions = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
     bot_keys = {
         str(m.get("key"))
         for m in mentions
-        if bot_open_id and (m.get("id") or {}).get("open_id") == bot_open_id
+        if bot_open_id and json_object(m, "id").get("open_id") == bot_open_id
     }
     names = {str(m.get("key")): str(m.get("name", "")) for m in mentions}
     message_type = _string(message.get("message_type"), "message_type")
     try:
         content = json.loads(message.get("content") or "{}")
-    except ValueError:
+    except (TypeError, ValueError):
         raise MalformedEvent("content is not JSON") from None
     text = ""
     if message_type == "text" and isinstance(content, dict):

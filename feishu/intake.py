@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from feishu import handling
+from feishu.inbound import json_object
 from feishu.models import FeishuApp, InboundEvent
 from feishu.services import inbound_event_record
 from feishu.tasks import answer_message
@@ -18,8 +19,7 @@ CARD_ACTION = "card.action.trigger"
 
 
 def event_type_of(payload: dict[str, Any]) -> str:
-    header = payload.get("header")
-    return str(header.get("event_type", "")) if isinstance(header, dict) else ""
+    return str(json_object(payload, "header").get("event_type", ""))
 
 
 def message_receive(*, app: FeishuApp, payload: dict[str, Any], via: str) -> InboundEvent:
@@ -40,8 +40,7 @@ def message_receive(*, app: FeishuApp, payload: dict[str, Any], via: str) -> Inb
 
 def card_action_receive(*, app: FeishuApp, payload: dict[str, Any], via: str) -> dict[str, Any]:
     """Apply a card action once (by its event id) and return the callback's answer."""
-    header = payload.get("header") if isinstance(payload.get("header"), dict) else {}
-    event_id = str(header.get("event_id") or "")
+    event_id = str(json_object(payload, "header").get("event_id") or "")
     if not event_id:
         raise handling.MalformedEvent("header.event_id missing")
     event, handle = inbound_event_record(

@@ -17,7 +17,7 @@ from lark_oapi.api.application.v6 import ListScopeRequest
 
 from feishu import sending
 from feishu.client import FeishuAPIError, forget_token
-from feishu.inbound import message_id_of, sender_and_chat
+from feishu.inbound import MalformedEvent, json_object, message_id_of, sender_and_chat
 from feishu.models import DOMAINS, FeishuApp, InboundEvent
 from feishu.selectors import forget_callback_apps
 from helpdesk.config_schema import check_outbound_url
@@ -43,6 +43,7 @@ APP_FIELDS = {
 # A received event still unanswered after this long (its worker died) is handled again
 # when Feishu redelivers it.
 STALE_AFTER = timedelta(minutes=10)
+MESSAGE_ID_LENGTH = InboundEvent._meta.get_field("message_id").max_length
 
 
 def _check_domain(domain: str) -> None:
@@ -138,7 +139,9 @@ def inbound_event_record(
     delivery was never handled and is stale (the worker that had it is gone).
     """
     message_id = message_id or message_id_of(payload)
-    header = payload.get("header") if isinstance(payload.get("header"), dict) else {}
+    if len(message_id) > MESSAGE_ID_LENGTH:
+        raise MalformedEvent("message id too long")
+    header = json_object(payload, "header")
     open_id, chat_id = sender_and_chat(payload)
     try:
         with transaction.atomic():

@@ -22,6 +22,8 @@ from typing import Any
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from feishu.inbound import json_object
+
 Json = dict[str, Any]
 BLOCK = 16
 
@@ -39,11 +41,6 @@ class CallbackRejected(Exception):
 class Callback:
     payload: Json
     challenge: str | None = None
-
-    @property
-    def event_type(self) -> str:
-        header = self.payload.get("header") or {}
-        return header.get("event_type") or self.payload.get("type") or ""
 
 
 def decrypt(encrypted: str, encrypt_key: str) -> str:
@@ -100,7 +97,7 @@ def _check_time(headers: Mapping[str, str], payload: Json, window: int, now: flo
         if stamp:
             sent = float(stamp)
         else:
-            sent = float((payload.get("header") or {}).get("create_time")) / 1000
+            sent = float(json_object(payload, "header").get("create_time")) / 1000
     except (TypeError, ValueError):
         raise CallbackRejected(400, "request time missing or malformed") from None
     if abs(now - sent) > window:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils.translation import gettext
 from django_tasks_db.models import DBTaskResult
 
@@ -297,3 +297,74 @@ class TestDeadline:
         assert stub.state.sent == []
         with tenant_scope(tenant_a):
             assert InboundEvent.objects.get().status == InboundEvent.Status.IGNORED
+
+
+class TestMalformedBodies:
+    """Verified requests whose fields have the wrong shape: a 4xx or an ignored event,
+    never a server error."""
+
+    def test_a_header_that_is_not_an_object_is_400_on_the_card_url(self, app_a, tenant_a):
+        payload = {"schema": "2.0", "header": "x", "token": TOKEN, "event": {}}
+        response = post_callback(cards_url(app_a), payload)
+        assert response.status_code == 400
+        assert response.json() == {"msg": "not a card action"}
+        with tenant_scope(tenant_a):
+            assert not InboundEvent.objects.exists()
+
+    def test_a_header_that_is_not_an_object_and_no_timestamp_is_400(self, app_b, tenant_b):
+        # App B has a verification token and no encrypt key: no signature, and the time is
+        # read from header.create_time when the timestamp header is absent.
+        payload = {"schema": "2.0", "header": "x", "token": "verification-token-b"}
+        for url in (events_url(app_b), cards_url(app_b)):
+            response = Client().post(url, data=json.dumps(payload), content_type="application/json")
+            assert response.status_code == 400
+            assert response.json() == {"msg": "request time missing or malformed"}
+        with tenant_scope(tenant_b):
+            assert not InboundEvent.objects.exists()
+
+    def test_a_sender_id_that_is_not_an_object_is_ignored(self, app_a, stub, tenant_a):
+        payload = message_event(app_id="cli_a", token=TOKEN, text="hi")
+        payload["event"]["sender"]["sender_id"] = "x"
+        assert post_callback(events_url(app_a), payload).status_code == 200
+        assert stub.state.sent == []
+        with tenant_scope(tenant_a):
+            event = InboundEvent.objects.get()
+        assert event.status == InboundEvent.Status.IGNORED
+        assert (event.open_id, event.note) == ("", "sender open_id missing")
+
+    def test_a_mention_id_that_is_not_an_object_is_read_as_no_mention(self, app_a, stub, tenant_a):
+        payload = message_event(app_id="cli_a", token=TOKEN, text="@_user_1 hi")
+        payload["event"]["message"]["mentions"] = [{"key": "@_user_1", "id": "x", "name": "B"}]
+        assert post_callback(events_url(app_a), payload).status_code == 200
+        with tenant_scope(tenant_a):
+            assert InboundEvent.objects.get().status == InboundEvent.Status.ANSWERED
+
+    @pytest.mark.parametrize("field", ["action", "operator"])
+    def test_an_action_or_operator_that_is_not_an_object_is_400(self, app_a, tenant_a, field):
+        payload = card_action(app_id="cli_a", token=TOKEN, value={"action": "helpful"})
+        payload["event"][field] = "x"
+        response = post_callback(cards_url(app_a), payload)
+        assert response.status_code == 400
+        assert response.json() == {"msg": "action value or operator missing"}
+        with tenant_scope(tenant_a):
+            # Recorded once per event id, as every card action is, and not applied.
+            event = InboundEvent.objects.get()
+        assert event.status == InboundEvent.Status.IGNORED
+
+    def test_an_over_long_message_id_is_400(self, app_a, tenant_a):
+        payload = message_event(app_id="cli_a", token=TOKEN, text="hi")
+        payload["event"]["message"]["message_id"] = "om_" + "x" * 126
+        response = post_callback(events_url(app_a), payload)
+        assert response.status_code == 400
+        assert response.json() == {"msg": "message id too long"}
+        with tenant_scope(tenant_a):
+            assert not InboundEvent.objects.exists()
+
+    def test_an_over_long_card_action_id_is_400(self, app_a, tenant_a):
+        payload = card_action(app_id="cli_a", token=TOKEN, value={"action": "helpful"})
+        payload["header"]["event_id"] = "e" * 125  # "action:" + 125 characters is 132
+        response = post_callback(cards_url(app_a), payload)
+        assert response.status_code == 400
+        assert response.json() == {"msg": "message id too long"}
+        with tenant_scope(tenant_a):
+            assert not InboundEvent.objects.exists()
