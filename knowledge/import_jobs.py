@@ -30,12 +30,18 @@ from knowledge.models import ImportJob
 # Rows a Q&A sheet may declare, empty ones included (importing.MAX_ROWS are read).
 MAX_DECLARED_ROWS = 40_000
 UNFINISHED = (ImportJob.Status.PENDING, ImportJob.Status.RUNNING)
+# An unfinished job created longer ago than this no longer counts against the cap: its
+# worker crashed or the queue is stuck, and it must not refuse the tenant's uploads for good.
+QUEUE_WINDOW = timedelta(days=1)
 
 
 def check_queue(*, new_jobs: int) -> None:
-    """ImportBusy when `new_jobs` more would pass the tenant's unfinished-job cap."""
+    """ImportBusy when `new_jobs` more would pass the tenant's cap of unfinished jobs
+    (those created within QUEUE_WINDOW)."""
     cap = get_config().get("imports.queued_per_tenant")
-    waiting = ImportJob.objects.filter(status__in=UNFINISHED).count()
+    waiting = ImportJob.objects.filter(
+        status__in=UNFINISHED, created_at__gte=timezone.now() - QUEUE_WINDOW
+    ).count()
     if waiting + new_jobs > cap:
         raise ImportBusy(
             _("This tenant has %(n)d imports waiting or running (at most %(cap)d); try later.")

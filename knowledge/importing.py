@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -28,7 +29,7 @@ from helpdesk.tenancy import current_tenant
 from knowledge import vocabulary
 from knowledge.entries import build_entry
 from knowledge.generation import knowledge_changed
-from knowledge.import_jobs import MAX_DECLARED_ROWS, check_archive
+from knowledge.import_jobs import MAX_DECLARED_ROWS, check_archive, check_queue
 from knowledge.models import QUESTION_MAX, ImportJob, KnowledgeEntry
 
 QA_EXTENSIONS = {".csv", ".xlsx"}
@@ -274,18 +275,37 @@ def check_upload(*, file_name: str, size: int) -> str:
     return kind
 
 
-def import_create(*, file_name: str, content: bytes, actor=None) -> ImportJob:
-    """Register an uploaded file as a pending job (the caller enqueues it)."""
-    file_name = PurePath(file_name or "").name[:255]
+def import_check(*, file_name: str, content: bytes) -> str:
+    """The import kind of an uploaded file, or ValidationError when its type, size or
+    archive content is refused."""
     kind = check_upload(file_name=file_name, size=len(content))
     check_archive(file_name=file_name, content=content)
-    return ImportJob.objects.create(
-        kind=kind,
-        file_name=file_name,
-        file_sha256=hashlib.sha256(content).hexdigest(),
-        content=content,
-        created_by=actor,
-    )
+    return kind
+
+
+def imports_create(*, files: Sequence[tuple[str, bytes]], actor=None) -> list[ImportJob]:
+    """Register uploaded (name, content) files as pending jobs, all or none (the caller
+    enqueues them): every file is checked and the tenant's queue cap applied before any
+    job is created (ValidationError or ImportBusy)."""
+    named = [(PurePath(name or "").name[:255], content) for name, content in files]
+    kinds = [import_check(file_name=name, content=content) for name, content in named]
+    check_queue(new_jobs=len(named))
+    with transaction.atomic():
+        return [
+            ImportJob.objects.create(
+                kind=kind,
+                file_name=name,
+                file_sha256=hashlib.sha256(content).hexdigest(),
+                content=content,
+                created_by=actor,
+            )
+            for kind, (name, content) in zip(kinds, named, strict=True)
+        ]
+
+
+def import_create(*, file_name: str, content: bytes, actor=None) -> ImportJob:
+    """Register one uploaded file as a pending job (see `imports_create`)."""
+    return imports_create(files=[(file_name, content)], actor=actor)[0]
 
 
 def _fail(job: ImportJob, errors: list[dict]) -> str:

@@ -204,13 +204,12 @@ class KnowledgeEntryViewSet(TenantModelViewSet):
             raise ValidationError({"file": [_("Attach at least one file.")]})
         if len(files) > 20:
             raise ValidationError({"file": [_("At most 20 files at once.")]})
-        for upload in files:
+        for upload in files:  # before reading any file
             importing.check_upload(file_name=upload.name, size=upload.size)
         import_jobs.check_queue(new_jobs=len(files))
-        jobs = [
-            importing.import_create(file_name=f.name, content=f.read(), actor=request.user)
-            for f in files
-        ]
+        jobs = importing.imports_create(
+            files=[(upload.name, upload.read()) for upload in files], actor=request.user
+        )
         for job in jobs:
             run_import.enqueue(tenant_id=request.tenant.pk, job_id=job.pk)
         fresh = ImportJob.objects.filter(pk__in=[job.pk for job in jobs]).order_by("id")

@@ -1,11 +1,16 @@
 """Imports: tables and documents, background jobs, re-imports and bad files."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
-from helpdesk.testing import assert_matches_schema
+from helpdesk.testing import assert_matches_schema, crafted_xlsx
 from knowledge import importing
+from knowledge.import_jobs import QUEUE_WINDOW
 from knowledge.models import ImportJob, KnowledgeEntry
 from knowledge.tests.conftest import make_docx, make_pdf, make_xlsx
 
@@ -85,6 +90,36 @@ def test_upload_bad_input(client_a, tenant_a):
         assert_matches_schema(response, "post", "/api/v1/knowledge/import/")
     with tenant_scope(tenant_a):
         assert not ImportJob.objects.exists()
+
+
+def test_a_refused_file_among_several_creates_no_job(client_a, tenant_a):
+    """The second file unpacks past the limit: the first gets no job either."""
+    get_config().set("imports.max_uncompressed_mb", 1)
+    files = [
+        SimpleUploadedFile("faq.csv", CSV.encode()),
+        SimpleUploadedFile("bomb.xlsx", crafted_xlsx(cell_text="a" * 2 * 2**20)),
+    ]
+    response = client_a.post(URL, {"file": files}, format="multipart")
+    assert response.status_code == 400
+    assert "1 MB" in response.json()["error"]["fields"]["file"][0]
+    with tenant_scope(tenant_a):
+        assert not ImportJob.objects.exists()
+    get_config().set("imports.queued_per_tenant", 1)
+    assert upload(client_a, "faq.csv", CSV.encode()).status_code == 202
+
+
+def test_a_stuck_job_stops_counting_against_the_queue_after_a_day(client_a, tenant_a):
+    get_config().set("imports.queued_per_tenant", 1)
+    with tenant_scope(tenant_a):
+        stuck = ImportJob.objects.create(
+            kind="qa", file_name="stuck.csv", file_sha256="0", content=b"x", status="running"
+        )
+    assert upload(client_a, "faq.csv", CSV.encode()).status_code == 429
+    with tenant_scope(tenant_a):
+        ImportJob.objects.filter(pk=stuck.pk).update(
+            created_at=timezone.now() - QUEUE_WINDOW - timedelta(minutes=1)
+        )
+    assert upload(client_a, "faq.csv", CSV.encode()).status_code == 202
 
 
 def test_documents_split_along_headings(client_a, tenant_a, settings):
