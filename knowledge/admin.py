@@ -10,8 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from helpdesk.admin import TenantScopedAdmin, ids_in_their_scope, rows_in_their_scope
+from helpdesk.import_limits import ImportBusy
 from helpdesk.tenancy import current_tenant, current_tenant_or_none
 from knowledge import entries, importing, services
+from knowledge.import_jobs import check_queue
 from knowledge.models import (
     SIMILAR_MAX,
     CustomWord,
@@ -221,11 +223,18 @@ class ImportUploadForm(forms.ModelForm):
         fields = ()
 
     def clean_upload(self):
+        """What `importing.import_create` checks, so that saving cannot fail."""
         upload = self.cleaned_data["upload"]
         try:
             importing.check_upload(file_name=upload.name, size=upload.size)
+            importing.import_check(file_name=upload.name, content=upload.read())
+            check_queue(new_jobs=1)
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages) from exc
+        except ImportBusy as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        finally:
+            upload.seek(0)
         return upload
 
 

@@ -2,7 +2,9 @@
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
+from helpdesk.testing import crafted_xlsx
 from knowledge import services
 from knowledge.models import CustomWord, ImportJob, KnowledgeEntry, SynonymGroup
 
@@ -86,6 +88,29 @@ def test_import_upload(client, agent_a, tenant_a):
     page = client.get(BASE + "importjob/").content.decode()
     assert "faq.csv" in page and "100%" in page
     assert client.get(f"{BASE}importjob/{job.pk}/change/").status_code == 200
+
+
+def test_import_upload_refused_by_the_archive_check_or_the_queue(client, agent_a, tenant_a):
+    """Both are form errors, not a 500 when the job is saved; nothing is created."""
+    client.force_login(agent_a)
+    get_config().set("imports.max_uncompressed_mb", 1)
+    bomb = SimpleUploadedFile("bomb.xlsx", crafted_xlsx(cell_text="a" * 2 * 2**20))
+    response = client.post(BASE + "importjob/add/", {"upload": bomb})
+    assert response.status_code == 200
+    assert "1 MB" in response.content.decode()
+    get_config().set("imports.queued_per_tenant", 1)
+    with tenant_scope(tenant_a):
+        ImportJob.objects.create(kind="qa", file_name="waiting.csv", file_sha256="0", content=b"x")
+    content = "问题,答案\n发票怎么开,订单页申请。\n".encode()
+    response = client.post(
+        BASE + "importjob/add/", {"upload": SimpleUploadedFile("faq.csv", content)}
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["upload"] == [
+        "本租户已有 1 个导入在等待或进行中（最多 1 个），请稍后再试。"
+    ]
+    with tenant_scope(tenant_a):
+        assert list(ImportJob.objects.values_list("file_name", flat=True)) == ["waiting.csv"]
 
 
 def test_viewers_cannot_run_actions(client, viewer_a, tenant_a, kb_a):
