@@ -2,7 +2,7 @@
 
 The dialogue app calls `deliver_agent_message(session=..., message=...)` for a session
 of channel `feishu` when a support agent answers; the message is sent by the task
-worker, within the rate limits, to the chat the customer last wrote from.
+worker, within the rate limits, to the chat the customer last wrote to the bot from.
 """
 
 from __future__ import annotations
@@ -32,9 +32,17 @@ def outbound_queue(
     return outbound
 
 
+# A message the bot took up (answered, or failed to answer): ignored ones (in a group
+# without mentioning the bot, malformed, duplicates) and ones not yet handled say
+# nothing about where the user talks to the bot.
+TAKEN_UP = (InboundEvent.Status.ANSWERED, InboundEvent.Status.FAILED)
+
+
 def _last_message_from(open_id: str) -> InboundEvent | None:
     return (
-        InboundEvent.objects.filter(kind=InboundEvent.Kind.MESSAGE, open_id=open_id)
+        InboundEvent.objects.filter(
+            kind=InboundEvent.Kind.MESSAGE, open_id=open_id, status__in=TAKEN_UP
+        )
         .exclude(chat_id="")
         .select_related("app")
         .order_by("-received_at", "-id")

@@ -10,7 +10,7 @@ from alerts.services import alert_create_manual, alert_resolve
 from dialogue.models import ChatSession
 from dialogue.staff import reply_add
 from feishu.delivery import deliver_agent_message
-from feishu.models import OutboundMessage
+from feishu.models import InboundEvent, OutboundMessage
 from feishu.tests.conftest import TOKEN, post_callback
 from feishustub.protocol import card_action, message_event
 from helpdesk.config import get_config
@@ -37,6 +37,24 @@ class TestAgentReplies:
         assert [json.loads(m["content"])["text"] for m in delivered][-1] == "您好，我是客服小王"
         assert delivered[-1]["chat_id"] == "oc_group9"
         assert sum(1 for m in delivered if "小王" in m["content"]) == 1
+
+    def test_a_group_message_not_for_the_bot_does_not_redirect_staff_replies(
+        self, app_a, stub, tenant_a, agent_a
+    ):
+        handoff = message_event(app_id="cli_a", token=TOKEN, text="转人工", chat_id="oc_direct")
+        post_callback("/feishu/cli_a/events/", handoff)
+        # Later the user writes in a group without mentioning the bot: recorded, ignored.
+        chatter = message_event(
+            app_id="cli_a", token=TOKEN, text="lunch?", chat_id="oc_crowd", chat_type="group"
+        )
+        post_callback("/feishu/cli_a/events/", chatter)
+        with tenant_scope(tenant_a):
+            assert InboundEvent.objects.get(chat_id="oc_crowd").status == "ignored"
+            session = ChatSession.objects.get()
+            reply = reply_add(session=session, user=agent_a, content="您好，我是客服小王")
+            outbound = deliver_agent_message(session=session, message=reply)
+        assert outbound.chat_id == "oc_direct"
+        assert [m["chat_id"] for m in stub.state.sent if "小王" in m["content"]] == ["oc_direct"]
 
     def test_nowhere_to_send_without_a_message_from_the_user(self, app_a, tenant_a, agent_a):
         with tenant_scope(tenant_a):
