@@ -169,6 +169,17 @@ class BitableSyncForm(forms.ModelForm):
         )
         for field, message in errors.items():
             self.add_error(field, message)
+        # The unique constraint includes the tenant, which is not a form field, so the
+        # form's own unique check skips it: checked here, in the tenant's scope.
+        app_token, table_id = data.get("app_token"), data.get("table_id")
+        if (
+            app_token
+            and table_id
+            and BitableSync.objects.filter(app_token=app_token, table_id=table_id)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            self.add_error("table_id", _("This table is already synced."))
         return data
 
 

@@ -146,6 +146,28 @@ class TestBitableSyncAdmin:
                 "描述": "description",
             }
 
+    def test_a_second_sync_of_the_same_table_is_refused_on_the_form(
+        self, admin_a, admin_b, app_a, app_b, tenant_a, tenant_b
+    ):
+        client = client_for(admin_a)
+        assert client.post(SYNC_ADD, self.sync_form(app_a)).status_code == 302
+        response = client.post(SYNC_ADD, self.sync_form(app_a, name="again"))
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.errors
+        assert list(errors) == ["table_id"]
+        # Editing the one sync of the table is no duplicate of itself.
+        with tenant_scope(tenant_a):
+            sync = BitableSync.objects.get()
+        change = reverse("admin:feishu_bitablesync_change", args=[sync.pk])
+        assert client.post(change, self.sync_form(app_a, name="renamed")).status_code == 302
+        # Another tenant may sync a table with the same ids.
+        response = client_for(admin_b).post(SYNC_ADD, self.sync_form(app_b))
+        assert response.status_code == 302
+        with tenant_scope(tenant_a):
+            assert list(BitableSync.objects.values_list("name", flat=True)) == ["renamed"]
+        with tenant_scope(tenant_b):
+            assert BitableSync.objects.count() == 1
+
     def test_sync_now_runs_the_sync(self, admin_a, app_a, stub, tenant_a):
         stub.state.fill_table("bascn1", "tbl1", 3)
         with tenant_scope(tenant_a):
