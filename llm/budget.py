@@ -9,7 +9,9 @@ itself). Each recorded call adds its tokens and cost to the cached totals
 (`budget_usage_add`, called by `llm.services.llm_call_record` once the call's row is
 committed); a total missing from the cache is summed from the call records again. The
 cache entries also expire after USAGE_CACHE_SECONDS, which bounds how long a call recorded
-while a total was being recomputed can be missing from it.
+while a total was being recomputed can be missing from it. The cache is
+`helpdesk.rate_limits.resilient_cache`: while the shared cache is down, the totals are
+kept in the process's memory, so neither recording a call nor the hard stop fails.
 
 For the message pipeline: `budget_exhausted()` is True when the active tenant's hard stop
 is on and its budget is spent; `budget_stop_reason()` tells staff why.
@@ -23,13 +25,13 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import DecimalField, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.config import get_config
+from helpdesk.rate_limits import resilient_cache
 from helpdesk.tenancy import current_tenant
 from llm.models import LLMCall
 
@@ -130,12 +132,13 @@ def _summed_usage(tenant: Any, month: date) -> tuple[int, int]:
 def month_usage(tenant: Any, month: date) -> tuple[int, Decimal]:
     """(tokens, cost) of the active tenant's LLM calls in `month`, cached."""
     tokens_key, cost_key = _keys(tenant.pk, month)
-    cached = cache.get_many([tokens_key, cost_key])
+    cached = resilient_cache.get_many([tokens_key, cost_key])
     if len(cached) == 2:
         tokens, cost_micro = cached[tokens_key], cached[cost_key]
     else:
         tokens, cost_micro = _summed_usage(tenant, month)
-        cache.set_many({tokens_key: tokens, cost_key: cost_micro}, USAGE_CACHE_SECONDS)
+        for key, value in ((tokens_key, tokens), (cost_key, cost_micro)):
+            resilient_cache.set(key, value, USAGE_CACHE_SECONDS)
     return tokens, Decimal(cost_micro) * MICRO
 
 
@@ -184,4 +187,4 @@ def budget_usage_add(*, tenant: Any, created_at: datetime, tokens: int, cost: De
     for key, amount in ((tokens_key, tokens), (cost_key, int(cost / MICRO))):
         # Not cached (ValueError): the next read sums the records, this call included.
         with contextlib.suppress(ValueError):
-            cache.incr(key, amount)
+            resilient_cache.incr(key, amount)

@@ -8,11 +8,14 @@ import pytest
 from django.utils import timezone
 
 from helpdesk.config import get_config
+from helpdesk.rate_limits import resilient_cache
 from helpdesk.tenancy import tenant_scope
+from helpdesk.testing import free_port
 from llm.budget import (
     budget_exhausted,
     budget_state,
     budget_stop_reason,
+    budget_usage_add,
     month_of,
     tenant_budget,
 )
@@ -185,3 +188,28 @@ def test_default_rules_fire_at_80_and_100_percent(
     with tenant_scope(tenant_a):
         levels = Alert.objects.filter(metric="llm.budget_used").values_list("level", flat=True)
         assert sorted(levels) == ["error", "warning"]
+
+
+def test_with_the_cache_down_calls_are_counted_in_process_memory(tenant_a, budgets, settings):
+    """A dead Redis fails neither the hard-stop check nor adding a recorded call (which
+    the chat stream does after its answer was sent)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+    resilient_cache.clear_local()
+    try:
+        with tenant_scope(tenant_a):
+            call = record(300)
+            assert budget_exhausted() is False
+            assert budget_state().tokens_used == 300
+            later = record(250)
+            budget_usage_add(
+                tenant=tenant_a, created_at=later.created_at, tokens=250, cost=later.cost
+            )
+            assert budget_state().tokens_used == 550 and budget_exhausted() is True
+            assert call.pk and LLMCall.objects.count() == 2
+    finally:
+        resilient_cache.clear_local()
