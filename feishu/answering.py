@@ -16,8 +16,8 @@ from asgiref.sync import sync_to_async
 
 from dialogue import pipeline, services
 from dialogue.models import Channel, ChatSession, HandoffReason, Message, SessionStatus
+from dialogue.selectors import citation_titles
 from helpdesk.loops import run_async
-from knowledge.models import KnowledgeEntry
 from llm.client import get_llm_client
 
 PipelineError = pipeline.PipelineError
@@ -37,12 +37,15 @@ class Answer:
     sources: list[str] = field(default_factory=list)
 
 
-def _sources(message: Message | None) -> list[str]:
-    ids = [i for i in (message.citations if message is not None else []) if isinstance(i, int)]
+def _sources(reply: pipeline.Reply) -> list[str]:
+    """The titles of the entries the answer cites, in its order: the pipeline's own
+    (read only for a duplicate reply, which comes without them)."""
+    answer = reply.answer
+    ids = [i for i in (answer.citations if answer is not None else []) if isinstance(i, int)]
     if not ids:
         return []
-    titles = dict(KnowledgeEntry.objects.filter(pk__in=ids).values_list("pk", "question"))
-    return [titles[i] for i in ids if i in titles]
+    titles = reply.titles or citation_titles([answer])
+    return [titles[i] for i in ids if titles.get(i)]
 
 
 def answer_streaming(
@@ -75,7 +78,7 @@ def answer_streaming(
         answer_id=reply.answer.pk if reply.answer is not None else None,
         handed_off=reply.handed_off,
         duplicate=reply.duplicate,
-        sources=_sources(reply.answer),
+        sources=_sources(reply),
     )
 
 
