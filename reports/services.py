@@ -112,14 +112,21 @@ def rollups_refresh_recent(*, days: int, now: datetime | None = None) -> list[da
     )
 
 
-def rollups_mark_stale(*, tenant_id: int, moment: datetime) -> None:
-    """A source row of `moment` was deleted: recompute its day at the next read.
+def rollups_mark_stale(*, tenant_id: int, moment: datetime, until: datetime | None = None) -> None:
+    """Source rows of `moment` (to `until`) were deleted: recompute their days at the next
+    read.
 
     Runs in deletion signals, where no tenant scope may be active (a tenant's cascade),
-    so it names the tenant explicitly. The UTC date and its neighbours cover the local
-    day in every time zone.
+    so it names the tenant explicitly. The UTC dates and their neighbours cover the local
+    days in every time zone.
     """
-    day = moment.astimezone(ZoneInfo("UTC")).date()
+    first, last = utc_day(moment), utc_day(until or moment)
     DailyActivity.all_tenants.filter(
-        tenant_id=tenant_id, day__gte=day - timedelta(days=1), day__lte=day + timedelta(days=1)
+        tenant_id=tenant_id,
+        day__gte=min(first, last) - timedelta(days=1),
+        day__lte=max(first, last) + timedelta(days=1),
     ).update(computed_at=STALE)
+
+
+def utc_day(moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo("UTC")).date()

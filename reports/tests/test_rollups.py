@@ -8,12 +8,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dialogue.models import ChatSession, Message
 from helpdesk.tenancy import tenant_scope
 from reports.counters import counters_with_previous
-from reports.daily import daily_numbers
+from reports.daily import daily_numbers, daily_numbers_of
 from reports.models import DailyActivity
 from reports.periods import local_midnight, period_of, preset_period
 from reports.services import REFRESH_UNSETTLED, stale_days
@@ -69,6 +71,37 @@ def test_deleting_a_conversation_marks_its_day(chats, tenant_a):
         assert stale_days(days=[TENTH], zone=SHANGHAI) == [TENTH]
         assert conversations(two_days()) == 1
         assert daily_numbers(two_days()).activity[TENTH]["answers"] == 0
+
+
+def updates_of_rollups(queries) -> int:
+    return sum(q["sql"].startswith('UPDATE "reports_dailyactivity"') for q in queries)
+
+
+def test_a_bulk_delete_marks_each_day_once(tenant_a, make_session):
+    """Not one update per conversation or message: once per deletion and day."""
+    for hour in range(3):
+        make_session(
+            tenant_a,
+            at(f"2026-03-10 1{hour}:00"),
+            messages=[("user", at(f"2026-03-10 1{hour}:00"), {}) for _ in range(4)],
+        )
+    with tenant_scope(tenant_a):
+        ChatSession.objects.update(last_activity_at=at("2026-03-10 23:00"))
+        assert conversations(two_days()) == 3
+        assert stale_days(days=[TENTH], zone=SHANGHAI) == []
+        with CaptureQueriesContext(connection) as deleting:
+            deleted, _by_model = ChatSession.objects.filter(
+                started_at__lt=at("2026-03-10 12:00")
+            ).delete()
+        assert deleted == 2 + 8
+        assert updates_of_rollups(deleting.captured_queries) == 1
+        assert stale_days(days=[TENTH], zone=SHANGHAI) == [TENTH]
+        assert conversations(two_days()) == 1
+        with CaptureQueriesContext(connection) as deleting:
+            Message.objects.all().delete()
+        assert updates_of_rollups(deleting.captured_queries) == 1
+        assert stale_days(days=[TENTH], zone=SHANGHAI) == [TENTH]
+        assert daily_numbers_of([two_days()])[0].activity[TENTH]["conversations"] == 1
 
 
 def test_unsettled_days_are_recomputed_when_old(tenant_a, make_session):
