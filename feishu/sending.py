@@ -16,6 +16,7 @@ from typing import Any
 
 import lark_oapi as lark
 import requests
+from lark_oapi.api.application.v6 import ListScopeRequest
 
 from feishu import limits
 from feishu.client import FeishuAPIError, forget_token, request_option, sdk_client
@@ -98,3 +99,14 @@ def call(app: FeishuApp, operation: Operation, *, chat_id: str = "") -> Any:
             time.sleep(delay)
     assert last is not None
     raise last
+
+
+def granted_scopes(app: FeishuApp) -> set[str]:
+    """The permissions (scopes) granted to the app, as the open platform lists them."""
+    response = call(
+        app,
+        lambda client, option: client.application.v6.scope.list(
+            ListScopeRequest.builder().build(), option
+        ),
+    )
+    return {scope.scope_name for scope in (response.data.scopes or []) if scope.grant_status == 1}

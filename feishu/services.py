@@ -13,7 +13,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from lark_oapi.api.application.v6 import ListScopeRequest
 
 from feishu import sending
 from feishu.client import FeishuAPIError, forget_token
@@ -103,15 +102,7 @@ def feishu_app_check(*, app: FeishuApp) -> dict[str, Any]:
     result: dict[str, Any] = {"ok": False, "missing_scopes": [], "error": ""}
     forget_token(app)  # the check fetches a new token with the stored secret
     try:
-        response = sending.call(
-            app,
-            lambda client, option: client.application.v6.scope.list(
-                ListScopeRequest.builder().build(), option
-            ),
-        )
-        granted = {
-            scope.scope_name for scope in (response.data.scopes or []) if scope.grant_status == 1
-        }
+        granted = sending.granted_scopes(app)
         result["missing_scopes"] = sorted(set(REQUIRED_SCOPES) - granted)
         result["ok"] = not result["missing_scopes"]
     except FeishuAPIError as exc:

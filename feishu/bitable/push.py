@@ -56,10 +56,13 @@ def _push_link(sync: BitableSync, link: BitableRecordLink) -> tuple[str, str]:
     return "updated", ""
 
 
-def bitable_push(*, sync: BitableSync) -> BitableSyncRun:
+def bitable_push(*, sync: BitableSync, permission_checked: bool = False) -> BitableSyncRun:
+    """Write local changes back; `permission_checked` when a pull of this run just did.
+    (Should the permission go in between, the writes are refused and so is the run.)"""
     run = run_start(sync=sync, kind=BitableSyncRun.Kind.PUSH)
     try:
-        remote.check_permission(sync)
+        if not permission_checked:
+            remote.check_permission(sync)
         for link in BitableRecordLink.objects.filter(sync=sync).select_related("work_order"):
             try:
                 outcome, reason = _push_link(sync, link)

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
-from lark_oapi.api.application.v6 import ListScopeRequest
 from lark_oapi.api.bitable.v1 import (
     AppTableRecord,
     Condition,
@@ -40,14 +39,7 @@ def refusal_message() -> str:
 
 
 def check_permission(sync: BitableSync) -> None:
-    response = sending.call(
-        sync.app,
-        lambda client, option: client.application.v6.scope.list(
-            ListScopeRequest.builder().build(), option
-        ),
-    )
-    granted = {s.scope_name for s in (response.data.scopes or []) if s.grant_status == 1}
-    if BITABLE_SCOPE not in granted:
+    if BITABLE_SCOPE not in sending.granted_scopes(sync.app):
         raise BitableRefused(refusal_message())
 
 

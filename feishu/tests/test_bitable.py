@@ -6,12 +6,14 @@ from datetime import date
 import pytest
 from django.utils.translation import gettext
 
+from feishu import sending
 from feishu.bitable import remote
 from feishu.bitable.pull import bitable_pull
 from feishu.bitable.push import bitable_push
 from feishu.bitable.services import bitable_sync_create
 from feishu.bitable.suggestions import log_with_suggestion, suggestion_write_back
 from feishu.models import BitableRecordLink, BitableSyncRun
+from feishu.tasks import bitable_sync
 from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
 from workorders.models import WorkOrder, WorkOrderEvent
@@ -116,6 +118,28 @@ class TestPushAndConflicts:
         assert (run.updated, run.skipped) == (1, 24)
         assert record(stub)["fields"]["Type of problem"] == "远程控制失效"
         assert bitable_pull(sync=sync_a).updated == 0  # our own write is not pulled back
+
+    def test_a_sync_run_lists_the_permissions_once(self, sync_a, stub, monkeypatch):
+        bitable_pull(sync=sync_a)
+        workorder_update(work_order=link_for().work_order, actor=None, category="远程控制失效")
+        listed = []
+        granted_scopes = sending.granted_scopes
+        monkeypatch.setattr(
+            sending, "granted_scopes", lambda app: listed.append(app.app_id) or granted_scopes(app)
+        )
+        result = bitable_sync.enqueue(tenant_id=sync_a.tenant_id, sync_id=sync_a.pk)
+        assert result.return_value == {"pull": "done", "push": "done"}
+        assert listed == ["cli_a"]
+        assert record(stub)["fields"]["Type of problem"] == "远程控制失效"
+
+    def test_a_permission_gone_after_the_pull_refuses_the_push(self, sync_a, stub):
+        bitable_pull(sync=sync_a)
+        workorder_update(work_order=link_for().work_order, actor=None, category="远程控制失效")
+        stub.state.apps["cli_a"].scopes.discard("bitable:app")
+        run = bitable_push(sync=sync_a, permission_checked=True)
+        assert run.status == BitableSyncRun.Status.REFUSED
+        assert "bitable:app" in run.message
+        assert record(stub)["fields"]["Type of problem"] != "远程控制失效"
 
     def test_when_the_table_changed_later_the_local_change_waits(self, sync_a, stub):
         bitable_pull(sync=sync_a)
