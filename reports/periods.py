@@ -76,9 +76,14 @@ EARLIEST = date(1970, 1, 2)
 LATEST = date(2999, 12, 30)
 
 
-def period_of(*, start: date, end: date, zone: ZoneInfo, now: datetime | None = None) -> Period:
-    if not (start >= EARLIEST and end <= LATEST):
+def check_era(*days: date) -> None:
+    """PeriodError unless every one of `days` is between EARLIEST and LATEST."""
+    if not all(EARLIEST <= day <= LATEST for day in days):
         raise PeriodError(_("Give dates between 1970 and 2999."))
+
+
+def period_of(*, start: date, end: date, zone: ZoneInfo, now: datetime | None = None) -> Period:
+    check_era(start, end)
     if end < start:
         raise PeriodError(_("The end date is before the start date."))
     if (end - start).days + 1 > MAX_DAYS:

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from reports.counters import COUNTERS
 from reports.exporting import TABLES
-from reports.periods import Period, PeriodError, period_of, today_in
+from reports.periods import Period, PeriodError, check_era, period_of, today_in
 
 DEFAULT_DAYS = 7
 
@@ -28,8 +28,9 @@ class PeriodQuerySerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         zone = self.context["tenant"].zone
         end = attrs.get("end") or today_in(zone)
-        start = attrs.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
         try:
+            check_era(end)  # before counting days back from it (year 1 has none before)
+            start = attrs.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
             return {"period": period_of(start=start, end=end, zone=zone)}
         except PeriodError as exc:
             raise serializers.ValidationError({"end": [str(exc)]}) from None

@@ -62,12 +62,16 @@ def test_default_period_is_the_last_seven_days(client_a):
         {"end": "2026-02-30"},
         {"end": "1277-07-12"},
         {"start": "3000-01-01", "end": "3000-01-02"},
+        {"end": "0001-01-03"},  # the default start would be before year 1
+        {"start": "0001-01-01"},
+        {"end": "9999-12-31"},
     ],
 )
-def test_bad_periods_are_400(client_a, params):
-    response = client_a.get(SUMMARY, params)
+@pytest.mark.parametrize("url", [SUMMARY, EXPORT])
+def test_bad_periods_are_400(client_a, params, url):
+    response = client_a.get(url, params)
     assert response.status_code == 400
-    assert_matches_schema(response, "get", SUMMARY)
+    assert_matches_schema(response, "get", url)
     assert response.json()["error"]["fields"]
 
 
