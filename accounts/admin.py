@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import LimitedAdminAuthenticationForm
 from accounts.models import ApiToken, Tenant, User
 from accounts.presence import presence_of
+from accounts.selectors import tokens_visible_to
 from accounts.services import (
     IDENTITY_SECRET_MIN_CHARS,
     api_tokens_revoke,
@@ -178,13 +179,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     fields = (*readonly_fields, "name")
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("user")
-        user = request.user
-        if user.is_superuser:
-            return queryset
-        if user.has_role(Role.TENANT_ADMIN):
-            return queryset.filter(user__tenant_id=user.tenant_id)
-        return queryset.filter(user=user)
+        if request.user.is_superuser:
+            return super().get_queryset(request).select_related("user")
+        return tokens_visible_to(request.user)
 
     def has_module_permission(self, request) -> bool:
         user = request.user

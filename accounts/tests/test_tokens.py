@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, User
@@ -129,6 +130,27 @@ class TestTokenAdmin:
         browser.force_login(admin_a)
         users = {t.user for t in browser.get("/admin/accounts/apitoken/").context["cl"].queryset}
         assert users == {agent_a}
+
+    def test_dead_tokens_are_hidden_as_in_the_api(self, admin_a, agent_a, viewer_a):
+        """Expired tokens, and tokens from before a password change (made here without the
+        signal that deletes them), are neither listed nor revocable: the API's rule."""
+        _c, live = client_with_token(agent_a)
+        _c, expired = client_with_token(agent_a)
+        ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
+        _c, stale = client_with_token(viewer_a)
+        User.objects.filter(pk=viewer_a.pk).update(password="changed elsewhere")
+        viewer_a.refresh_from_db()
+        for user, expected in ((admin_a, {live}), (agent_a, {live}), (viewer_a, set())):
+            browser = Client()
+            browser.force_login(user)
+            listed = set(browser.get("/admin/accounts/apitoken/").context["cl"].queryset)
+            assert listed == expected
+        browser = Client()
+        browser.force_login(admin_a)
+        admin, own = client_with_token(admin_a)
+        assert {item["id"] for item in admin.get(TOKENS).json()["data"]} == {live.pk, own.pk}
+        page = browser.get(f"/admin/accounts/apitoken/{stale.pk}/delete/")
+        assert page.status_code == 302  # not found in the queryset: back to the list
 
 
 @pytest.mark.django_db
