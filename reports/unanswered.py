@@ -98,16 +98,25 @@ def _poorly_answered(since: datetime, until: datetime) -> list[Question]:
         .filter(Q(low_confidence=True) | Q(thumbs_up=False))
         .exclude(reply_to=None)
         .order_by("-created_at", "-id")
-        .values_list("reply_to_id", "reply_to__content", "created_at", "low_confidence")
+        .values_list(
+            "reply_to_id", "reply_to__content", "created_at", "low_confidence", "thumbs_up"
+        )
     )[:MAX_QUESTIONS]
     return [
         Question(
             message_id=message_id,
             text=text,
             at=at,
-            reasons={Reason.LOW_CONFIDENCE if low else Reason.THUMBS_DOWN},
+            reasons={
+                reason
+                for reason, applies in (
+                    (Reason.LOW_CONFIDENCE, low),
+                    (Reason.THUMBS_DOWN, thumbs_up is False),
+                )
+                if applies
+            },
         )
-        for message_id, text, at, low in answers
+        for message_id, text, at, low, thumbs_up in answers
     ]
 
 

@@ -61,6 +61,16 @@ def test_groups_by_similar_wording_most_frequent_first(tenant_a, tenant_b, make_
     assert bluetooth["last_at"] == MORNING + timedelta(minutes=3, seconds=30)
 
 
+def test_a_low_confidence_answer_thumbed_down_counts_both_reasons(tenant_a, make_session):
+    asked(make_session, tenant_a, 1, "蓝牙连不上怎么办", low_confidence=True, thumbs_up=False)
+    asked(make_session, tenant_a, 2, "蓝牙一直连不上", low_confidence=True, thumbs_up=True)
+    asked(make_session, tenant_a, 3, "我的车蓝牙连不上", thumbs_up=False)
+    with tenant_scope(tenant_a):
+        (group,) = unanswered_groups(MORNING, MORNING + timedelta(hours=1))
+    assert group["count"] == 3
+    assert group["reasons"] == {"handoff": 0, "low_confidence": 2, "thumbs_down": 2}
+
+
 def reference_grouping(questions: list[Question]) -> list[list[int]]:
     """Every question compared with every group made so far; ties go to the older group."""
     groups: list[tuple[list[str], list[int]]] = []
