@@ -1,14 +1,10 @@
-// The dashboard page: initial numbers from the page, then refreshed in the background.
-// A live connection on the page (the staff desk's) asks for a refresh at once with
-// `document.dispatchEvent(new CustomEvent("helpdesk:dashboard-refresh"))`: an event rather
-// than an import, because static files are served under hashed names.
+// The dashboard page: initial numbers from the page, then refreshed in the background every
+// `reports.refresh_seconds`, and at once when the page is shown again.
 
 import { renderCharts } from "./charts.js";
 import { createRefresher, jsonLoader } from "./refresh.js";
 import { createStore } from "./store.js";
 import { renderBudget, renderCounters, renderPeriod, renderUnanswered } from "./view.js";
-
-const REFRESH_EVENT = "helpdesk:dashboard-refresh";
 
 function readJson(id) {
   const node = document.getElementById(id);
@@ -60,7 +56,6 @@ function start() {
       refresher.start();
     }
   });
-  document.addEventListener(REFRESH_EVENT, () => refresher.trigger());
 }
 
 start();
