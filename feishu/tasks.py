@@ -47,7 +47,7 @@ def bitable_sync(*, tenant_id: int, sync_id: int, full: bool = False) -> dict[st
     try:
         outcome = {"pull": bitable_pull(sync=sync, full=full).status}
         if sync.push_enabled and outcome["pull"] == "done":
-            outcome["push"] = bitable_push(sync=sync).status
+            outcome["push"] = bitable_push(sync=sync, permission_checked=True).status
         return outcome
     finally:
         cache.delete(claim)
