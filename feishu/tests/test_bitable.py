@@ -4,20 +4,22 @@ import time
 from datetime import date
 
 import pytest
+from django.utils import timezone
 from django.utils.translation import gettext
 
+from dialogue.models import WorkOrderSuggestion
 from feishu import sending
 from feishu.bitable import remote
 from feishu.bitable.pull import bitable_pull
 from feishu.bitable.push import bitable_push
 from feishu.bitable.services import bitable_sync_create
 from feishu.bitable.suggestions import log_with_suggestion, suggestion_write_back
-from feishu.models import BitableRecordLink, BitableSyncRun
+from feishu.models import BitableRecordLink, BitableSync, BitableSyncRun
 from feishu.tasks import bitable_sync
 from helpdesk.config import get_config
 from helpdesk.tenancy import tenant_scope
 from workorders.models import WorkOrder, WorkOrderEvent
-from workorders.services import workorder_update
+from workorders.services import workorder_create, workorder_update
 
 pytestmark = pytest.mark.django_db
 
@@ -196,6 +198,40 @@ class TestSuggestions:
         assert run.status == "done"
         assert record(stub)["fields"]["AI建议"] == "0305-2：OTA 升级\n0305：进站抓取日志"
         assert bitable_pull(sync=sync_a).updated == 0
+
+    def test_a_new_suggestion_for_a_linked_order_is_written_once_committed(
+        self, sync_a, stub, django_capture_on_commit_callbacks
+    ):
+        bitable_pull(sync=sync_a)
+        order = link_for().work_order
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            suggestion = WorkOrderSuggestion.objects.create(
+                work_order=order, content="进站抓取日志"
+            )
+        assert len(callbacks) == 1
+        today = timezone.localdate().strftime("%m%d")
+        assert record(stub)["fields"]["AI建议"] == f"{today}：进站抓取日志"
+        assert BitableSyncRun.objects.get(kind="suggestion").status == "done"
+        # Changing the suggestion (its review) writes nothing more.
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            suggestion.status = "approved"
+            suggestion.save()
+        assert callbacks == []
+
+    def test_no_write_back_for_unlinked_orders_or_syncs_that_do_not_write(
+        self, sync_a, stub, django_capture_on_commit_callbacks
+    ):
+        bitable_pull(sync=sync_a)
+        unlinked = workorder_create(title="本地工单", description="")
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            WorkOrderSuggestion.objects.create(work_order=unlinked, content="建议")
+        assert callbacks == []
+        BitableSync.objects.filter(pk=sync_a.pk).update(push_enabled=False)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            WorkOrderSuggestion.objects.create(work_order=link_for().work_order, content="建议")
+        assert callbacks == []
+        assert "AI建议" not in record(stub)["fields"]
+        assert not BitableSyncRun.objects.filter(kind="suggestion").exists()
 
     def test_a_failure_is_recorded_here_and_nothing_is_written(self, sync_a, stub):
         bitable_pull(sync=sync_a)
