@@ -1,7 +1,7 @@
-// Keeps the dashboard's numbers fresh. It polls; a live connection (the staff desk's, when
-// the page has one) calls `trigger()` on each change instead of waiting for the timer.
-// Triggers during a load are coalesced into one more load after it, so the last change is
-// always shown and loads never overlap.
+// Keeps the dashboard's numbers fresh. It polls; `trigger()` loads at once (the page does
+// when it is shown again) instead of waiting for the timer. Triggers during a load are
+// coalesced into one more load after it, so the last change is always shown and loads never
+// overlap.
 
 export function createRefresher({ load, onData, onError = () => {}, intervalMs, timers = globalThis }) {
   let timer = null;
@@ -52,9 +52,6 @@ export function createRefresher({ load, onData, onError = () => {}, intervalMs, 
       stopped = true;
       if (timer !== null) timers.clearTimeout(timer);
       timer = null;
-    },
-    get active() {
-      return !stopped;
     },
   };
 }

@@ -38,7 +38,9 @@ test("polls on its interval and reschedules after each load", async () => {
   assert.deepEqual(seen, [1, 2]);
   refresher.stop();
   assert.equal(timers.size, 0);
-  assert.equal(refresher.active, false);
+  // Stopped: starting again schedules the next load anew.
+  refresher.start();
+  assert.equal(timers.size, 1);
 });
 
 test("a failed load is reported and polling goes on", async () => {
@@ -57,7 +59,7 @@ test("a failed load is reported and polling goes on", async () => {
   assert.equal(timers.size, 1);
 });
 
-test("trigger() refreshes at once (a desk event can call it) without overlapping loads", async () => {
+test("trigger() loads at once (the page shown again) and loads never overlap", async () => {
   const releases = [];
   let loads = 0;
   const seen = [];
