@@ -25,8 +25,6 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Sum, Value
-from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +32,7 @@ from helpdesk.config import get_config
 from helpdesk.rate_limits import resilient_cache
 from helpdesk.tenancy import current_tenant
 from llm.models import LLMCall
+from llm.selectors import token_cost_sums
 
 USAGE_CACHE_SECONDS = 300
 MICRO = Decimal("0.000001")
@@ -118,15 +117,9 @@ def _summed_usage(tenant: Any, month: date) -> tuple[int, int]:
     start = datetime.combine(month, time.min, tzinfo=tenant.zone)
     end = datetime.combine(_next_month(month), time.min, tzinfo=tenant.zone)
     totals = LLMCall.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
-        prompt=Coalesce(Sum("prompt_tokens"), 0),
-        completion=Coalesce(Sum("completion_tokens"), 0),
-        cost=Coalesce(
-            Sum("cost"),
-            Value(Decimal(0)),
-            output_field=DecimalField(max_digits=16, decimal_places=6),
-        ),
+        **token_cost_sums()
     )
-    return totals["prompt"] + totals["completion"], int(totals["cost"] / MICRO)
+    return totals["prompt_tokens"] + totals["completion_tokens"], int(totals["cost"] / MICRO)
 
 
 def month_usage(tenant: Any, month: date) -> tuple[int, Decimal]:

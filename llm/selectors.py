@@ -15,19 +15,27 @@ GROUPS = ("day", "model", "purpose")
 P95 = 0.95
 
 
+def token_cost_sums() -> dict[str, Any]:
+    """Aggregates of LLMCall rows: `prompt_tokens`, `completion_tokens` and `cost` summed
+    (0 without rows; the cost with 16 digits, room for many calls' sums)."""
+    return {
+        "prompt_tokens": Coalesce(Sum("prompt_tokens"), 0),
+        "completion_tokens": Coalesce(Sum("completion_tokens"), 0),
+        "cost": Coalesce(
+            Sum("cost"),
+            Value(Decimal(0)),
+            output_field=DecimalField(max_digits=16, decimal_places=6),
+        ),
+    }
+
+
 def _aggregates() -> dict[str, Any]:
     ok = Q(outcome=Outcome.OK)
     return {
         "calls": Count("id"),
         "errors": Count("id", filter=Q(outcome=Outcome.ERROR)),
         "cancelled": Count("id", filter=Q(outcome=Outcome.CANCELLED)),
-        "prompt_tokens": Coalesce(Sum("prompt_tokens"), 0),
-        "completion_tokens": Coalesce(Sum("completion_tokens"), 0),
-        "cost": Coalesce(
-            Sum("cost"),
-            Value(Decimal(0)),
-            output_field=DecimalField(max_digits=14, decimal_places=6),
-        ),
+        **token_cost_sums(),
         # Latencies of successful calls only: failures have their own rate.
         "latency_p95_ms": Percentile(Case(When(ok, then=F("latency_ms"))), P95),
         "first_token_p95_ms": Percentile(Case(When(ok, then=F("first_token_ms"))), P95),

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from dialogue.models import ChatSession, Message, Role
 from llm.choices import Outcome
 from llm.models import LLMCall
+from llm.selectors import token_cost_sums
 
 ACTIVITY_FIELDS = (
     "conversations",
@@ -111,13 +111,7 @@ def usage_by_day(windows: Sequence[Window], zone: ZoneInfo) -> list[dict[str, An
         .annotate(
             calls=Count("id"),
             errors=Count("id", filter=Q(outcome=Outcome.ERROR)),
-            prompt_tokens=Coalesce(Sum("prompt_tokens"), 0),
-            completion_tokens=Coalesce(Sum("completion_tokens"), 0),
-            cost=Coalesce(
-                Sum("cost"),
-                Value(Decimal(0)),
-                output_field=DecimalField(max_digits=16, decimal_places=6),
-            ),
+            **token_cost_sums(),
         )
     )
     return list(rows)
