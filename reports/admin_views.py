@@ -38,6 +38,7 @@ from reports.drafting import knowledge_draft
 from reports.exporting import TABLES
 from reports.forms import PeriodForm
 from reports.selectors import period_report, report_payload
+from reports.workorder_stats import BREAKDOWN_TITLES
 
 SESSION_TENANT = "reports_dashboard_tenant"
 UNANSWERED_SHOWN = 20
@@ -116,12 +117,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
                     "period": period,
                     "payload": report_payload(report),
                     "labels": labels(),
-                    "titles": {
-                        "status": _("Status"),
-                        "priority": _("Priority"),
-                        "category": _("Category"),
-                        "module": _("Module"),
-                    },
+                    "titles": {name: str(title) for name, title in BREAKDOWN_TITLES.items()},
                     "tables": [(name, str(title)) for name, (title, _b) in TABLES.items()],
                     "query": form.live_query(period),
                     "counter_groups": COUNTER_GROUPS,

@@ -28,7 +28,8 @@ CHOICE_LABELS = {
 }
 
 
-def _label(choices: Any, key: str) -> str:
+def choice_label(choices: Any, key: str) -> str:
+    """The label of `key` among `choices` (a TextChoices), or the key itself if unknown."""
     try:
         return str(choices(key).label)
     except ValueError:
@@ -45,7 +46,7 @@ def _cost_series(numbers: DailyNumbers, days: list[date], key: str) -> list[dict
         by_key[row[key]][row["day"]] += row["cost"]
     series = []
     for name, values in sorted(by_key.items()):
-        label = _label(Purpose, name) if key == "purpose" else (name or _("(unknown)"))
+        label = choice_label(Purpose, name) if key == "purpose" else (name or _("(unknown)"))
         series.append(
             {"key": name, "label": label, "data": [float(values.get(d, 0)) for d in days]}
         )
@@ -75,7 +76,7 @@ def _breakdown(name: str, counts: dict[str, int]) -> list[dict[str, Any]]:
     return [
         {
             "key": key,
-            "label": _label(choices, key) if choices else (key or _("(none)")),
+            "label": choice_label(choices, key) if choices else (key or _("(none)")),
             "count": count,
         }
         for key, count in counts.items()
@@ -107,7 +108,7 @@ def chart_data(period: Period, numbers: DailyNumbers) -> dict[str, Any]:
         "alerts": _alert_series(period, days),
         "workorders": {name: _breakdown(name, counts) for name, counts in breakdowns.items()},
         "sla": [
-            {"key": key, "label": _label(WorkOrder.Priority, key), **sla[key]}
+            {"key": key, "label": choice_label(WorkOrder.Priority, key), **sla[key]}
             for key in WorkOrder.Priority.values
             if key in sla
         ],

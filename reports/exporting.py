@@ -14,9 +14,11 @@ from django.utils.translation import gettext_lazy
 
 from helpdesk.spreadsheets import csv_response, safe_cell, workbook_response
 from llm.choices import Purpose
+from reports.charts import choice_label
 from reports.counters import COUNTERS
 from reports.rollups import ACTIVITY_FIELDS
 from reports.selectors import Report
+from reports.workorder_stats import BREAKDOWN_TITLES
 
 Rows = list[list[Any]]
 
@@ -86,15 +88,11 @@ def llm_usage_table(report: Report) -> Rows:
     ]
     ordered = sorted(report.numbers.usage, key=lambda r: (r["day"], r["model"], r["purpose"]))
     for row in ordered:
-        try:
-            purpose = str(Purpose(row["purpose"]).label)
-        except ValueError:
-            purpose = row["purpose"]
         rows.append(
             [
                 row["day"].isoformat(),
                 safe_cell(row["model"]),
-                purpose,
+                choice_label(Purpose, row["purpose"]),
                 row["calls"],
                 row["errors"],
                 row["prompt_tokens"],
@@ -106,15 +104,10 @@ def llm_usage_table(report: Report) -> Rows:
 
 
 def workorders_table(report: Report) -> Rows:
-    names = {
-        "status": _("Status"),
-        "priority": _("Priority"),
-        "category": _("Category"),
-        "module": _("Module"),
-    }
     rows: Rows = [[_("Breakdown"), _("Value"), _("Work orders")]]
     for name, items in report.charts["workorders"].items():
-        rows += [[names[name], safe_cell(item["label"]), item["count"]] for item in items]
+        title = str(BREAKDOWN_TITLES[name])
+        rows += [[title, safe_cell(item["label"]), item["count"]] for item in items]
     return rows
 
 

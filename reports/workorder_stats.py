@@ -23,13 +23,20 @@ from typing import Any
 
 from django.db.models import Case, Count, DurationField, F, Q, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
 
 from llm.models import Percentile
 from reports.periods import Period
 from workorders.models import WorkOrder
 
 MEDIAN = 0.5
-BREAKDOWNS = ("status", "priority", "category", "module")
+BREAKDOWN_TITLES = {
+    "status": gettext_lazy("Status"),
+    "priority": gettext_lazy("Priority"),
+    "category": gettext_lazy("Category"),
+    "module": gettext_lazy("Module"),
+}
+BREAKDOWNS = tuple(BREAKDOWN_TITLES)
 
 
 def _within(column: str, period: Period) -> Q:
