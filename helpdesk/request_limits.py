@@ -14,14 +14,14 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from helpdesk.api.exceptions import error_body
+from helpdesk.api.parsers import too_large_message
+
 type Message = dict[str, Any]
 
 
 async def _send_error(send, status: int, code: str, message: str) -> None:
-    body = json.dumps(
-        {"success": False, "error": {"code": code, "message": message, "fields": {}}},
-        ensure_ascii=False,
-    ).encode()
+    body = json.dumps(error_body(code, message), ensure_ascii=False).encode()
     headers = [
         (b"content-type", b"application/json; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
@@ -29,10 +29,6 @@ async def _send_error(send, status: int, code: str, message: str) -> None:
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _too_large_message(limit: int) -> str:
-    return _("The request body is larger than %(mb)s MB.") % {"mb": round(limit / 2**20, 1)}
 
 
 class RequestBodyLimit:
@@ -53,7 +49,7 @@ class RequestBodyLimit:
                 await _send_error(send, 400, "bad_request", _("Invalid Content-Length header."))
                 return None
             if length > limit:
-                await _send_error(send, 413, "request_too_large", _too_large_message(limit))
+                await _send_error(send, 413, "request_too_large", too_large_message(limit))
                 return None
 
         received = 0
@@ -80,5 +76,5 @@ class RequestBodyLimit:
 
         await self.app(scope, counting_receive, tracking_send)
         if exceeded and not started:
-            await _send_error(send, 413, "request_too_large", _too_large_message(limit))
+            await _send_error(send, 413, "request_too_large", too_large_message(limit))
         return None

@@ -18,12 +18,20 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "request_too_large"
 
 
+def too_large_message(limit: int) -> str:
+    """The answer to a body over `limit` bytes (here and in helpdesk.request_limits)."""
+    return _("The request body is larger than %(mb)s MB.") % {"mb": round(limit / 2**20, 1)}
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        data = stream.read(limit + 1) if stream is not None else b""
-        if limit is not None and len(data) > limit:
-            raise RequestTooLarge(
-                _("The request body is larger than %(mb)s MB.") % {"mb": round(limit / 2**20, 1)}
-            )
+        if stream is None:
+            data = b""
+        elif limit is None:  # Django's "no limit"
+            data = stream.read()
+        else:
+            data = stream.read(limit + 1)
+            if len(data) > limit:
+                raise RequestTooLarge(too_large_message(limit))
         return super().parse(io.BytesIO(data), media_type, parser_context)

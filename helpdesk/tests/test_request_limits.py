@@ -1,12 +1,15 @@
 """Bad bodies are a 400 or 413, in the error envelope under /api/, never a 500."""
 
 import asyncio
+import io
 import json
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from rest_framework.test import APIClient
 
+from helpdesk.api.parsers import JSONParser, RequestTooLarge
 from helpdesk.request_limits import RequestBodyLimit
 
 WORKORDERS = "/api/v1/workorders/"
@@ -65,6 +68,12 @@ class TestDjangoRefusals:
         )
         assert response.status_code == 413
         assert envelope_error(response)["code"] == "request_too_large"
+
+    def test_json_body_without_a_limit_is_read(self, client_a, settings):
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = None  # Django's "no limit"
+        payload = json.dumps({"title": "x" * 2048})
+        response = client_a.post(WORKORDERS, payload, content_type="application/json")
+        assert response.status_code not in (413, 500)
 
     def test_malformed_multipart_is_400(self, client_a):
         response = client_a.post(
@@ -127,6 +136,22 @@ class TestBodyLimitBeforeDjango:
         assert sent[0]["status"] == 413
         assert json.loads(sent[1]["body"])["error"]["code"] == "request_too_large"
         assert inner.called is False
+
+    def test_the_same_message_as_the_json_parser(self, settings):
+        settings.MAX_REQUEST_BODY_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * 2**20
+        with translation.override("en"):
+            sent = run_asgi(RequestBodyLimit(RecordingApp()), [(b"content-length", b"4000000")], [])
+            with pytest.raises(RequestTooLarge) as parsed:
+                JSONParser().parse(io.BytesIO(b"[" + b"0," * 2_000_000 + b"0]"))
+        assert json.loads(sent[1]["body"]) == {
+            "success": False,
+            "error": {
+                "code": "request_too_large",
+                "message": "The request body is larger than 3.0 MB.",
+                "fields": {},
+            },
+        }
+        assert str(parsed.value.detail) == "The request body is larger than 3.0 MB."
 
     def test_chunked_body_over_the_limit_is_cut_off(self, settings):
         settings.MAX_REQUEST_BODY_BYTES = 100
