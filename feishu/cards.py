@@ -3,7 +3,6 @@ and the alert card. Card JSON follows the open platform's message-card format.""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -79,7 +78,3 @@ def alert_card(*, title: str, message: str, level: str, resolved: bool, alert_id
         },
     ]
     return _card(_("Alert: %(title)s") % {"title": title}, template, elements)
-
-
-def text_content(text: str) -> str:
-    return json.dumps({"text": text}, ensure_ascii=False)

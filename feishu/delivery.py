@@ -7,13 +7,11 @@ worker, within the rate limits, to the chat the customer last wrote to the bot f
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import Any
 
 from django.db import transaction
 
-from feishu.cards import text_content
 from feishu.models import FeishuApp, InboundEvent, OutboundMessage
 from feishu.tasks import send_outbound
 
@@ -65,7 +63,7 @@ def deliver_agent_message(*, session: Any, message: Any) -> OutboundMessage | No
         app=last.app,
         purpose=OutboundMessage.Purpose.AGENT_REPLY,
         msg_type="text",
-        content=json.loads(text_content(message.content)),
+        content={"text": message.content},
         chat_id=last.chat_id,
         dialogue_message=message,
     )
