@@ -59,7 +59,6 @@ COUNTERS = (
     CounterSpec("llm_tokens", "count", _("LLM tokens"), "llm"),
     CounterSpec("llm_cost", "cny", _("LLM cost (CNY)"), "llm"),
 )
-COUNTER_NAMES = tuple(spec.name for spec in COUNTERS)
 
 
 def _ratio(part: float, whole: float) -> float | None:

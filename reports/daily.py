@@ -82,7 +82,3 @@ def daily_numbers_of(periods: Sequence[Period]) -> list[DailyNumbers]:
             )
         )
     return result
-
-
-def daily_numbers(period: Period) -> DailyNumbers:
-    return daily_numbers_of([period])[0]

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from conftest import api_client_for
 from dialogue.tests.conftest import visitor_client
 from helpdesk.testing import assert_matches_schema
-from reports.counters import COUNTER_NAMES
+from reports.counters import COUNTERS
 from reports.tests.test_numbers import EXPECTED_A, history  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def test_every_role_reads_its_tenant_summary(role, request, history):  # noqa: F
     data = response.json()["data"]
     assert (data["tenant"], data["time_zone"]) == ("tenant-a", "Asia/Shanghai")
     assert (data["previous_start"], data["previous_end"]) == ("2026-03-08", "2026-03-09")
-    assert list(data["counters"]) == list(COUNTER_NAMES)
+    assert list(data["counters"]) == [spec.name for spec in COUNTERS]
     assert {name: c["value"] for name, c in data["counters"].items()} == EXPECTED_A
     assert data["counters"]["conversations"]["previous"] == 1
     assert data["counters"]["handoff_rate"]["unit"] == "ratio"

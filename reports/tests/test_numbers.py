@@ -26,7 +26,7 @@ import pytest
 from alerts.models import Alert
 from helpdesk.tenancy import tenant_scope
 from reports.counters import counters_with_previous
-from reports.daily import daily_numbers
+from reports.daily import daily_numbers_of
 from reports.periods import period_of
 from reports.selectors import period_report
 from reports.tests.conftest import SHANGHAI, at
@@ -217,7 +217,7 @@ def test_tenant_b_sees_only_its_own(history, scope_b):
 
 
 def test_days_split_at_local_midnight(history, scope_a):
-    numbers = daily_numbers(period("2026-03-10", "2026-03-11"))
+    (numbers,) = daily_numbers_of([period("2026-03-10", "2026-03-11")])
     from datetime import date
 
     tenth, eleventh = numbers.activity[date(2026, 3, 10)], numbers.activity[date(2026, 3, 11)]

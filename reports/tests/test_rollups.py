@@ -15,7 +15,7 @@ from django.utils import timezone
 from dialogue.models import ChatSession, Message
 from helpdesk.tenancy import tenant_scope
 from reports.counters import counters_with_previous
-from reports.daily import daily_numbers, daily_numbers_of
+from reports.daily import daily_numbers_of
 from reports.models import DailyActivity
 from reports.periods import local_midnight, period_of, preset_period
 from reports.services import REFRESH_UNSETTLED, stale_days
@@ -70,7 +70,7 @@ def test_deleting_a_conversation_marks_its_day(chats, tenant_a):
         first.delete()  # and its messages, by cascade
         assert stale_days(days=[TENTH], zone=SHANGHAI) == [TENTH]
         assert conversations(two_days()) == 1
-        assert daily_numbers(two_days()).activity[TENTH]["answers"] == 0
+        assert daily_numbers_of([two_days()])[0].activity[TENTH]["answers"] == 0
 
 
 def updates_of_rollups(queries) -> int:
