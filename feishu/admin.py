@@ -187,6 +187,7 @@ class BitableSyncForm(forms.ModelForm):
 class BitableSyncAdmin(TenantAdminOnly):
     form = BitableSyncForm
     list_display = ("name", "app", "table_id", "enabled", "interval_minutes", "last_pull_at")
+    list_select_related = ("app",)
     readonly_fields = ("watermark_ms", "last_pull_at")
     inlines = [BitableSyncRunInline]
     actions = ["sync_now", "sync_full"]
@@ -219,6 +220,7 @@ class ReadOnlyAdmin(TenantScopedAdmin):
 @admin.register(InboundEvent)
 class InboundEventAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "app", "kind", "message_id", "status", "deliveries", "via")
+    list_select_related = ("app",)
     list_filter = ("kind", "status", "via")
     search_fields = ("message_id", "open_id", "chat_id")
 
@@ -226,6 +228,7 @@ class InboundEventAdmin(ReadOnlyAdmin):
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "app", "purpose", "chat_id", "status", "attempts", "last_error")
+    list_select_related = ("app",)
     list_filter = ("purpose", "status")
 
 
@@ -242,4 +245,5 @@ class BitableSyncRunAdmin(ReadOnlyAdmin):
         "failed",
         "message",
     )
+    list_select_related = ("sync",)
     list_filter = ("kind", "status")

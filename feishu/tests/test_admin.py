@@ -5,11 +5,13 @@ import json
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from feishu.bitable.mapping import DEFAULT_FIELD_MAPPING
 from feishu.bitable.services import bitable_sync_create
-from feishu.models import BitableSync, FeishuApp, InboundEvent, OutboundMessage
+from feishu.models import BitableSync, BitableSyncRun, FeishuApp, InboundEvent, OutboundMessage
+from feishu.tests.conftest import make_app
 from helpdesk.tenancy import tenant_scope
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +191,35 @@ def test_event_and_message_records_are_per_tenant_and_read_only(admin_a, app_a, 
     sent = client.get(reverse("admin:feishu_outboundmessage_changelist")).content.decode()
     assert "om_b_only" not in events and "oc_b_only" not in sent
     assert client.get(reverse("admin:feishu_inboundevent_add")).status_code == 403
+
+
+def _rows(tenant, stub, prefix: str, n: int) -> None:
+    """n apps, each with an event, a sent message, a sync and a sync run."""
+    for i in range(n):
+        app = make_app(tenant, stub, f"cli_{prefix}{i}")
+        with tenant_scope(tenant):
+            InboundEvent.objects.create(app=app, kind="message", message_id=f"om_{i}", payload={})
+            OutboundMessage.objects.create(app=app, purpose="notice", msg_type="text", content={})
+            sync = bitable_sync_create(
+                app=app, name=f"{prefix}{i}", app_token="bascn", table_id=f"{prefix}{i}"
+            )
+            BitableSyncRun.objects.create(sync=sync, kind="pull")
+
+
+@pytest.mark.parametrize(
+    "model", ["inboundevent", "outboundmessage", "bitablesync", "bitablesyncrun"]
+)
+@pytest.mark.parametrize("user", ["admin_a", "superuser"])
+def test_record_lists_take_as_many_queries_for_more_rows(request, tenant_a, stub, model, user):
+    client = client_for(request.getfixturevalue(user))
+    url = reverse(f"admin:feishu_{model}_changelist")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    _rows(tenant_a, stub, "few", 1)
+    few = queries()
+    _rows(tenant_a, stub, "more", 3)
+    assert queries() == few
