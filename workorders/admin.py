@@ -207,13 +207,10 @@ class WorkOrderAdmin(TenantScopedAdmin):
             raise Http404
         return suggestion_panel.suggestions_view(request, work_order)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        def panel() -> str:
-            work_order = self.get_object(request, object_id)
-            return suggestion_panel.render_panel(request, work_order) if work_order else ""
-
-        extra_context = {**(extra_context or {}), "suggestion_panel": panel}
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:  # the change page of a work order already read
+            context["suggestion_panel"] = suggestion_panel.render_panel(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_search_results(self, request, queryset, search_term):
         # The same search as the API, which uses the search indexes (see selectors.search).

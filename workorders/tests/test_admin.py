@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from helpdesk.tenancy import tenant_scope
@@ -190,3 +192,17 @@ def test_superuser_sees_all_and_acts_in_each_rows_tenant(superuser, rows):
     assert fetch(rows["late"].tenant, rows["late"].pk).status == "in_progress"
     assert fetch(rows["foreign"].tenant, rows["foreign"].pk).status == "in_progress"
     assert "assign_to_me" not in page
+
+
+def test_change_page_reads_the_work_order_and_its_suggestions_once(agent_a, rows):
+    wo = rows["late"]
+    client = client_for(agent_a)
+    client.get(f"{CHANGELIST}{wo.pk}/change/")  # warm up caches
+    with CaptureQueriesContext(connection) as page:
+        response = client.get(f"{CHANGELIST}{wo.pk}/change/")
+    assert response.status_code == 200
+    assert f'action="{CHANGELIST}{wo.pk}/suggestions/"' in response.content.decode()
+    selects = [q["sql"] for q in page.captured_queries if q["sql"].startswith("SELECT")]
+    reads = [sql for sql in selects if sql.split(" WHERE ")[0].endswith('"workorders_workorder"')]
+    assert len(reads) == 1
+    assert sum('FROM "dialogue_workordersuggestion"' in sql for sql in selects) == 1
