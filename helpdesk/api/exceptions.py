@@ -79,7 +79,9 @@ def _bad_input(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge(_("The request body is too large."))
     if isinstance(exc, SuspiciousOperation | BadRequest):
-        return exceptions.ParseError(_("The request could not be read: %(e)s") % {"e": exc})
+        # Django's text can name server paths (file uploads): it stays in the log.
+        logger.warning("Request body refused: %s: %s", type(exc).__name__, exc)
+        return exceptions.ParseError(_("The request could not be read."))
     return None
 
 

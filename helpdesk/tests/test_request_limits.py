@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from django.core.exceptions import SuspiciousFileOperation
 from django.test import Client
 from django.utils import translation
 from rest_framework.test import APIClient
@@ -83,6 +84,22 @@ class TestDjangoRefusals:
         )
         assert response.status_code == 400
         envelope_error(response)
+
+    def test_django_refusals_are_not_echoed(self, client_a, monkeypatch, caplog):
+        def refuse(*args, **kwargs):
+            raise SuspiciousFileOperation("Detected path traversal: /srv/helpdesk/var/x")
+
+        monkeypatch.setattr(JSONParser, "parse", refuse)
+        response = client_a.post(
+            WORKORDERS, "{}", content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+        )
+        assert response.status_code == 400
+        assert envelope_error(response) == {
+            "code": "parse_error",
+            "message": "The request could not be read.",
+            "fields": {},
+        }
+        assert "/srv/helpdesk" in caplog.text  # for the operator
 
     def test_malformed_json_is_400(self, client_a):
         response = client_a.post(WORKORDERS, "{not json", content_type="application/json")
