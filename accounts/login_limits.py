@@ -7,7 +7,8 @@ clears the username's count on success. The API, the admin and the browsable API
 login forms call `login_check` first, only to say why they refuse. A caller without
 an HTTP request (a WebSocket or Feishu login) passes `client_ip=` to `authenticate()`.
 
-A username is locked whether it exists or not, so the answer never tells.
+A username is locked whether it exists or not, so the answer never tells. A client
+whose address is unknown is limited by username only.
 Counters live in the shared cache, in process memory while it is unreachable.
 """
 
@@ -17,6 +18,7 @@ import hashlib
 
 from django.utils.translation import gettext as _
 
+from helpdesk.client_address import UNKNOWN as UNKNOWN_ADDRESS
 from helpdesk.config import get_config
 from helpdesk.rate_limits import resilient_cache
 
@@ -33,7 +35,10 @@ class LoginLocked(Exception):
 def _keys(client_ip: str | None, username: str) -> dict[str, str]:
     user_digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
     keys = {"user": f"login-failures:user:{user_digest}"}
-    if client_ip:
+    # Without a known address (no socket peer, such as a Unix socket without a trusted
+    # proxy) every such client would share one counter, and one of them could lock all
+    # the others out: only the username's limit applies.
+    if client_ip and client_ip != UNKNOWN_ADDRESS:
         keys["ip"] = f"login-failures:ip:{client_ip}"
     return keys
 

@@ -72,7 +72,12 @@ resilient_cache = ResilientCache()
 
 
 class AnonRateThrottle(throttling.AnonRateThrottle):
-    """DRF's anonymous rate, per trusted client address, surviving a cache outage."""
+    """DRF's anonymous rate, per trusted client address, surviving a cache outage.
+
+    Clients whose address is unknown (no socket peer) share one bucket: an anonymous
+    request has nothing else to be told apart by, and no limit at all would be worse.
+    (Logins have no anonymous rate: their limits are per username and known address.)
+    """
 
     cache = resilient_cache
 

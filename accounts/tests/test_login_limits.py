@@ -121,3 +121,16 @@ def test_limits_hold_when_the_cache_is_down(agent_a, settings, caplog):
         assert api_login("agent-a", "wrong", REMOTE_ADDR="10.5.0.1") == 401
     assert api_login("agent-a", PASSWORD, REMOTE_ADDR="10.5.0.2") == 429
     assert any("cache unavailable" in record.getMessage() for record in caplog.records)
+
+
+def test_clients_without_an_address_do_not_share_a_lock(agent_a, agent_b):
+    """No socket peer ("unknown"): failures count against the username only, so one such
+    client cannot lock out every other, and the username's limit still holds."""
+    for n in range(5):
+        assert api_login(f"ghost{n}", "wrong", REMOTE_ADDR="") == 401
+    assert api_login("agent-b", PASSWORD, REMOTE_ADDR="") == 200
+    for _ in range(3):
+        assert api_login("agent-a", "wrong", REMOTE_ADDR="") == 401
+    assert api_login("agent-a", PASSWORD, REMOTE_ADDR="") == 429
+    client, _response = form_login(ADMIN_LOGIN, "agent-a", PASSWORD, REMOTE_ADDR="")
+    assert not logged_in(client)
