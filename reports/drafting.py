@@ -19,7 +19,7 @@ from llm.budget import budget_exhausted
 from llm.choices import Purpose
 from llm.client import get_llm_client
 from llm.errors import LLMError
-from workorders.models import WorkOrder, WorkOrderEvent
+from workorders.models import WorkOrderEvent
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +45,11 @@ def staff_replies(message: Message) -> list[str]:
         .order_by("created_at", "id")
         .values_list("content", flat=True)[:MAX_REPLIES]
     )
-    work_order_id = message.session.work_order_id
-    if work_order_id:
+    work_order = message.session.work_order  # the caller selects it with the message
+    if work_order is not None:
         replies += (
             WorkOrderEvent.objects.filter(
-                work_order_id=work_order_id,
+                work_order_id=work_order.pk,
                 kind=WorkOrderEvent.Kind.COMMENT,
                 internal=False,
                 actor__isnull=False,
@@ -57,11 +57,8 @@ def staff_replies(message: Message) -> list[str]:
             .order_by("created_at", "id")
             .values_list("body", flat=True)[:MAX_REPLIES]
         )
-        resolution = (
-            WorkOrder.objects.filter(pk=work_order_id).values_list("resolution", flat=True).first()
-        )
-        if resolution:
-            replies.append(resolution)
+        if work_order.resolution:
+            replies.append(work_order.resolution)
     return list(dict.fromkeys(reply.strip() for reply in replies if reply.strip()))
 
 

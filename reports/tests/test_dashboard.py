@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from dialogue.models import Message
+from dialogue.models import ChatSession, Message
 from helpdesk.tenancy import tenant_scope
+from reports.drafting import staff_replies
 from reports.tests.test_numbers import history  # noqa: F401 (fixture)
+from workorders.models import WorkOrder
+from workorders.services import workorder_comment, workorder_create
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +117,27 @@ def test_knowledge_draft_from_staff_replies(agent_a, tenant_a, history):  # noqa
     assert initial["answer"] == "请在车机设置中删除旧配对后重新配对。"
     # Taken once: a second add form starts empty.
     assert "question" not in client.get(response["Location"]).context["adminform"].form.initial
+
+
+def test_staff_replies_use_the_work_order_selected_with_the_message(
+    agent_a,
+    tenant_a,
+    history,  # noqa: F811
+    django_assert_num_queries,
+):
+    asked = question(tenant_a, "蓝牙连不上")
+    with tenant_scope(tenant_a):
+        order = workorder_create(title="蓝牙", actor=agent_a)
+        workorder_comment(
+            work_order=order, actor=agent_a, body="已远程重置蓝牙模块。", internal=False
+        )
+        WorkOrder.objects.filter(pk=order.pk).update(resolution="更换蓝牙模块。")
+        ChatSession.objects.filter(pk=asked.session_id).update(work_order=order)
+        Message.objects.create(session=asked.session, role="agent", content="请重新配对。")
+        message = Message.objects.select_related("session__work_order").get(pk=asked.pk)
+        with django_assert_num_queries(2):  # the conversation's replies, the comments
+            replies = staff_replies(message)
+    assert replies == ["请重新配对。", "已远程重置蓝牙模块。", "更换蓝牙模块。"]
 
 
 def test_knowledge_draft_is_scoped_and_needs_an_agent(agent_b, viewer_a, tenant_a, history):  # noqa: F811
