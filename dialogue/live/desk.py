@@ -216,6 +216,10 @@ class DeskConsumer(LiveConsumer):
     async def on_typing(self, frame: Frame) -> None:
         self._may_act()
         session_id = frame.data["session"]
+        # Only a conversation this desk opened, which it read through its tenant: the
+        # customer's page is sent the staff member's name.
+        if session_id not in self.opened:
+            raise FrameError("not_found", _("No such conversation."))
         event = events.typing_event(session_id, who="agent", user=self.user)
         await events.apublish([events.session_group(session_id)], event)
 

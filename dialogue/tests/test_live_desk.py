@@ -181,6 +181,29 @@ async def test_another_tenants_conversation_does_not_exist_for_a_desk(
     await asyncio.gather(page.close(), other.close())
 
 
+async def test_typing_on_another_tenants_conversation_reaches_nobody(
+    tenant_a, tenant_b, agent_a, agent_b, llm
+):
+    page, session_id = await handed_off_page(tenant_a)
+    own = await desk(agent_a)
+    await own.send({"type": "open", "session": session_id, "ref": "o"})
+    await own.expect("conversation", ref="o")
+    page.frames.clear()
+    await page.drain()
+    other = await desk(agent_b)
+    await own.drain()
+
+    await other.send({"type": "typing", "session": session_id, "ref": "t"})
+
+    assert (await other.expect("error", ref="t"))["code"] == "not_found"
+    assert await page.nothing(0.5)
+    assert [frame["type"] for frame in await own.drain()] == []
+    # The tenant's own desk, which opened the conversation, still reaches the page.
+    await own.send({"type": "typing", "session": session_id})
+    assert (await page.expect("typing"))["person"]["name"] == "agent-a"
+    await asyncio.gather(page.close(), own.close(), other.close())
+
+
 async def test_anonymous_and_customers_cannot_open_the_desk(tenant_a):
     anonymous = Connection("/ws/desk/", headers=[(b"origin", b"http://testserver")])
     connected, _code = await anonymous.open()
