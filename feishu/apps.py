@@ -10,6 +10,6 @@ class FeishuConfig(AppConfig):
     def ready(self) -> None:
         # lazy: registers the checks once the settings and apps are loaded.
         from feishu import checks  # noqa: F401
-        from feishu.signals import connect_signals
+        from feishu.signals import connect_signals  # lazy: models exist once apps are ready
 
         connect_signals()

@@ -16,6 +16,7 @@ from django.db.models.signals import post_save
 
 from dialogue.models import WorkOrderSuggestion
 from feishu.models import BitableRecordLink
+from feishu.tasks import bitable_suggestion
 
 
 def _suggestion_saved(
@@ -28,8 +29,6 @@ def _suggestion_saved(
     ).exists()
     if not linked:
         return
-    from feishu.tasks import bitable_suggestion  # the tasks import the whole channel
-
     transaction.on_commit(
         partial(
             bitable_suggestion.enqueue,
