@@ -31,7 +31,7 @@ INTERNAL = [
 
 
 @pytest.mark.parametrize("url", REFUSED_ALWAYS + INTERNAL)
-@pytest.mark.parametrize("key", ["llm.base_url", "embeddings.base_url", "feishu.domain"])
+@pytest.mark.parametrize("key", ["llm.base_url", "embeddings.base_url"])
 def test_refused_without_the_setting(settings, key, url):
     settings.OUTBOUND_ALLOW_PRIVATE = False
     with pytest.raises(ConfigError, match=key):
