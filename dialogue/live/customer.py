@@ -25,6 +25,7 @@ from rest_framework import exceptions, serializers
 
 from accounts.models import Tenant
 from dialogue import pipeline, services
+from dialogue.api.serializers import FeedbackSerializer, SendMessageSerializer
 from dialogue.authentication import visitor_token_claims
 from dialogue.live import events, frames, queries
 from dialogue.live.connection import LiveConsumer
@@ -55,15 +56,13 @@ class CustomerHello(Hello):
     after = IdField(required=False, allow_null=True)
 
 
-class Send(serializers.Serializer):
-    content = serializers.CharField(trim_whitespace=False, allow_blank=True)
-    client_message_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
+Send = SendMessageSerializer
 
 
-class Feedback(serializers.Serializer):
+class Feedback(FeedbackSerializer):
+    """The HTTP feedback, on an answer: the frame rates the session with `rate`."""
+
     message = IdField()
-    thumbs = serializers.ChoiceField(choices=["up", "down"], required=False)
-    rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
 
 
 class Rate(serializers.Serializer):

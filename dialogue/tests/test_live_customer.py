@@ -168,6 +168,24 @@ async def test_bad_frames_get_an_error_and_the_connection_goes_on(tenant_a, llm,
     await page.close()
 
 
+async def test_feedback_without_thumbs_or_rating_is_refused(tenant_a, llm):
+    page = await customer(tenant_a)
+    _message, _deltas, done = await answered(page, "你好")
+    answer_id = done["message"]["id"]
+
+    await page.send({"type": "feedback", "message": answer_id, "ref": "f"})
+
+    refused = await page.expect("error")  # an invalid frame's error carries no ref
+    assert refused["code"] == "invalid" and "rating" in refused["fields"]
+    assert "ack" not in {frame["type"] for frame in await page.drain(0.3)}
+    answer = await scoped(tenant_a, lambda: Message.objects.get(pk=answer_id))
+    assert answer.thumbs_up is None and answer.rating is None
+    # Thumbs without a message are still refused: a frame's feedback is on an answer.
+    await page.send({"type": "feedback", "thumbs": "up", "ref": "g"})
+    assert "message" in (await page.expect("error"))["fields"]
+    await page.close()
+
+
 async def test_a_bad_token_or_a_foreign_site_is_refused(tenant_a):
     page = Connection("/ws/chat/")
     assert (await page.open())[0]
