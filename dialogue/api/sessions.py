@@ -310,7 +310,7 @@ class ChatMessageViewSet(TenantReadOnlyViewSet):
     permission_classes = [IsTenantMember]
 
     def get_queryset(self):
-        return Message.objects.select_related("session").order_by("-created_at", "-id")
+        return Message.objects.select_related("session", "author").order_by("-created_at", "-id")
 
     @extend_schema(parameters=[MessageFilterSerializer], summary="List chat messages (staff)")
     def list(self, request, *args, **kwargs):

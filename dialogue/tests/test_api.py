@@ -148,6 +148,33 @@ def test_staff_lists_and_filters_sessions(tenant_a, tenant_b, llm, visitor_a, cl
     assert client_b.get("/api/v1/chat/messages/").json()["data"] == []
 
 
+def test_the_staff_message_list_reads_authors_in_the_same_query(
+    tenant_a, tenant_b, llm, visitor_a, client_a, client_b
+):
+    session_id = open_session(visitor_a)
+    send(visitor_a, session_id, "我要转人工")
+
+    def replied(content: str) -> None:
+        response = client_a.post(f"{SESSIONS}{session_id}/reply/", {"content": content})
+        assert response.status_code in (200, 201), response.content
+
+    def agent_messages() -> list[dict]:
+        response = client_a.get("/api/v1/chat/messages/", {"role": "agent"})
+        assert_matches_schema(response, "get", "/api/v1/chat/messages/")
+        return response.json()["data"]
+
+    replied("您好")
+    with CaptureQueriesContext(connection) as few:
+        assert len(agent_messages()) == 1
+    for content in ("请稍等", "已经处理", "还有别的问题吗"):
+        replied(content)
+    with CaptureQueriesContext(connection) as more:
+        listed = agent_messages()
+    assert len(listed) == 4 and all(m["author"]["name"] for m in listed)
+    assert len(more) == len(few)
+    assert client_b.get("/api/v1/chat/messages/").json()["data"] == []
+
+
 def test_staff_create_needs_a_customer(client_a):
     response = client_a.post(SESSIONS, {}, format="json")
     assert response.status_code == 400
