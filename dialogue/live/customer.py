@@ -18,6 +18,7 @@ from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
+from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
 from django.http.request import validate_host
 from django.utils.translation import gettext as _
@@ -255,6 +256,13 @@ class CustomerConsumer(LiveConsumer):
 
     async def _turn(self, incoming: pipeline.IncomingMessage, frame: Frame) -> None:
         """One message and its answer; what goes wrong becomes an `error` frame."""
+        # The turn's thread-sensitive work (the ORM store, search, the budget and
+        # follow-up checks) in one worker thread of its own, as in Django's handler and
+        # the fast path, not the one thread every connection of the process would share.
+        async with ThreadSensitiveContext():
+            await self._answer(incoming, frame)
+
+    async def _answer(self, incoming: pipeline.IncomingMessage, frame: Frame) -> None:
         try:
             turn = await pipeline.prepare(
                 incoming, store=self.store, admission=pipeline.VisitorRateAdmission()

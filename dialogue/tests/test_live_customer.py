@@ -1,8 +1,10 @@
 """The customer's WebSocket (/ws/chat/) on the real ASGI routes and channel layer."""
 
 import asyncio
+import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 
 from dialogue import services, staff
 from dialogue.authentication import issue_visitor_token
@@ -145,6 +147,23 @@ async def test_the_customer_hands_off_rates_and_ends(tenant_a, llm):
     await page.send({"type": "send", "content": "还在吗", "ref": 6})
     refused = await page.expect("error", ref=6)
     assert refused["code"] == "session_ended"
+    await page.close()
+
+
+async def test_a_turns_thread_sensitive_work_has_a_thread_of_its_own(tenant_a, llm, monkeypatch):
+    """Not the one thread the process's thread-sensitive calls share otherwise."""
+    shared = await sync_to_async(threading.get_ident)()
+    seen = []
+    prepare = customer_module.pipeline.prepare
+
+    async def recording(*args, **kwargs):
+        seen.append(await sync_to_async(threading.get_ident)())
+        return await prepare(*args, **kwargs)
+
+    monkeypatch.setattr(customer_module.pipeline, "prepare", recording)
+    page = await customer(tenant_a)
+    await answered(page, "你好")
+    assert len(seen) == 1 and seen[0] != shared
     await page.close()
 
 
