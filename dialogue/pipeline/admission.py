@@ -83,6 +83,7 @@ async def acount_visitor_request(tenant_id: int, visitor_id: str) -> int:
             commands.expire(key, 2 * WINDOW_SECONDS)
             count, _expiry = await commands.execute()
     except Exception:
-        # The process's own counter; `count_visitor_request` logs the outage.
-        return count_visitor_request(tenant_id, visitor_id)
+        # The process's own counter; `count_visitor_request` logs the outage. It goes
+        # through the cache API, which blocks: in a worker thread, as above.
+        return await sync_to_async(count_visitor_request)(tenant_id, visitor_id)
     return count

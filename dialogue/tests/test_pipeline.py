@@ -5,6 +5,7 @@ Redis only), so the two cannot drift apart.
 """
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,8 @@ from django.utils import timezone
 
 from dialogue import pipeline, services
 from dialogue.models import ChatSession, HandoffReason, Message, Role, SessionStatus
+from dialogue.pipeline import admission as admission_module
+from dialogue.pipeline.admission import count_visitor_request
 from dialogue.pipeline.turns import _producers
 from dialogue.tests.conftest import in_thread
 from helpdesk.config import get_config
@@ -422,6 +425,26 @@ async def test_with_the_cache_down_the_message_is_kept_and_answered(
     )
     assert again.duplicate and again.answer.pk == reply.answer.pk
     assert await in_scope(tenant_a, lambda: Message.objects.filter(role=Role.USER).count()) == 1
+
+
+async def test_with_the_cache_down_the_visitor_is_counted_off_the_event_loop(
+    tenant_a, settings, monkeypatch
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "helpdesk.cache.SharedClientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+    threads = []
+
+    def counting(tenant_id, visitor_id):
+        threads.append(threading.get_ident())
+        return count_visitor_request(tenant_id, visitor_id)
+
+    monkeypatch.setattr(admission_module, "count_visitor_request", counting)
+    assert await admission_module.acount_visitor_request(tenant_a.pk, "visitor-1") == 1
+    assert threads and threading.get_ident() not in threads
 
 
 async def test_a_spent_budget_with_the_hard_stop_answers_from_the_knowledge_base(
