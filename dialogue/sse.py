@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from django.utils.translation import gettext as _
 
 from dialogue import pipeline
+from dialogue.live import frames
 from dialogue.pipeline.store import TurnStore
 
 logger = logging.getLogger(__name__)
@@ -28,10 +29,7 @@ def _final_event(reply: pipeline.Reply) -> dict:
         "answer": answer.pk if answer else None,
         "text": reply.text,
         "citations": answer.citations if answer else [],
-        "sources": [
-            {"id": entry_id, "title": reply.titles.get(entry_id, "")}
-            for entry_id in (answer.citations if answer else [])
-        ],
+        "sources": frames.sources(answer, reply.titles) if answer else [],
         "confidence": answer.confidence if answer else None,
         "low_confidence": answer.low_confidence if answer else False,
         "kb_only": answer.kb_only if answer else False,

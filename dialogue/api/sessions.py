@@ -98,17 +98,8 @@ def _reply_data(reply: pipeline.Reply) -> dict:
             "duplicate": reply.duplicate,
             "handed_off": reply.handed_off,
         },
-        context={"titles": _titles(reply)},
+        context={"titles": reply.titles},
     ).data
-
-
-def _titles(reply: pipeline.Reply) -> dict[int, str]:
-    """The titles the pipeline read with its search, unless a resent message's original
-    answer cites entries this turn did not find."""
-    cited = reply.answer.citations if reply.answer else []
-    if all(entry_id in reply.titles for entry_id in cited):
-        return reply.titles
-    return selectors.citation_titles([reply.answer])
 
 
 class ChatSessionViewSet(mixins.RetrieveModelMixin, TenantGenericViewSet):

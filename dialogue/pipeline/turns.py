@@ -24,6 +24,7 @@ from asgiref.sync import sync_to_async
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
+from dialogue import selectors
 from dialogue.live import events
 from dialogue.models import ChatSession, HandoffReason, Message, SessionStatus
 from dialogue.pipeline import decisions
@@ -70,7 +71,7 @@ async def prepare(
     search = decisions.search_request(content, settings)
     appended = await store.append(incoming, content=content, settings=settings, search=search)
     if isinstance(appended, Duplicate):
-        return _answered_before(incoming, settings, appended, started)
+        return await _answered_before(incoming, settings, appended, started)
     _publish(appended.message, appended.session, {})
     with tenant_scope(appended.tenant):
         llm_available = settings.llm.configured and not await _budget_stops(appended.tenant)
@@ -173,16 +174,20 @@ def _turn(
     )
 
 
-def _answered_before(
+async def _answered_before(
     incoming: IncomingMessage, settings: TurnSettings, duplicate: Duplicate, started: float
 ) -> Turn:
-    """The same reply again; an error while the first one is still being answered."""
+    """The same reply again, with the titles of the entries it cites; an error while the
+    first one is still being answered."""
     answered = duplicate.answer is not None or duplicate.session.status != SessionStatus.ACTIVE
     if not answered:
         raise DuplicateInFlight(
             _("This message is already being answered."), original_id=duplicate.original.pk
         )
-    reply = Reply(duplicate.session, duplicate.original, duplicate.answer, duplicate=True)
+    titles = await _cited_titles(duplicate.tenant, duplicate.answer)
+    reply = Reply(
+        duplicate.session, duplicate.original, duplicate.answer, duplicate=True, titles=titles
+    )
     return Turn(
         incoming=incoming,
         settings=settings,
@@ -193,6 +198,17 @@ def _answered_before(
         reply=reply,
         started=started,
     )
+
+
+async def _cited_titles(tenant: Tenant, answer: Message | None) -> dict[int, str]:
+    if answer is None or not answer.citations:
+        return {}
+
+    def read() -> dict[int, str]:
+        with tenant_scope(tenant):
+            return selectors.citation_titles([answer])
+
+    return await sync_to_async(releasing_connections(read))()
 
 
 async def _hand_off_on_request(turn: Turn, store: TurnStore) -> Reply:

@@ -93,6 +93,8 @@ def test_visitor_conversation(tenant_a, llm, refund_entries, visitor_a):
     again = send(visitor_a, session_id, "怎么申请退款？", client_message_id="c-1")
     assert again.json()["data"]["duplicate"] is True
     assert again.json()["data"]["answer"]["id"] == data["answer"]["id"]
+    assert again.json()["data"]["answer"]["sources"] == data["answer"]["sources"]
+    assert all(source["title"] for source in data["answer"]["sources"])
     history = visitor_a.get(f"{SESSIONS}{session_id}/messages/")
     assert history.status_code == 200
     assert_matches_schema(history, "get", "/api/v1/chat/sessions/{id}/messages/")
@@ -280,6 +282,19 @@ def test_stream_answers_as_server_sent_events(tenant_a, llm, refund_entries, vis
     assert final["usage"]["completion_tokens"] == 12
     with tenant_scope(tenant_a):
         assert Message.objects.get(pk=final["answer"]).content == final["text"]
+
+
+def test_a_resent_message_streams_its_answers_sources_with_titles(
+    tenant_a, llm, refund_entries, visitor_a
+):
+    session_id = open_session(visitor_a)
+    body = {"content": "退款多久到账", "client_message_id": "s-1"}
+    first = _events(_stream(tenant_a, "visitor-1", session_id, body)[1])[-1][1]
+    name, again = _events(_stream(tenant_a, "visitor-1", session_id, body)[1])[-1]
+    assert name == "done" and again["duplicate"] is True and again["answer"] == first["answer"]
+    questions = {entry.question for entry in refund_entries}
+    assert again["sources"] and {source["title"] for source in again["sources"]} <= questions
+    assert again["sources"] == first["sources"]
 
 
 def test_stream_errors_are_json_envelopes(tenant_a, tenant_b, llm, visitor_a):

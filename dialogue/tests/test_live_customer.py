@@ -64,6 +64,19 @@ async def test_a_message_is_answered_as_a_stream_with_its_sources(tenant_a, llm,
     await page.close()
 
 
+async def test_a_resent_message_gets_its_answer_with_its_sources_titles(
+    tenant_a, llm, refund_entries
+):
+    page = await customer(tenant_a)
+    _message, _deltas, first = await answered(page, "退款多久到账", client_message_id="m1")
+    _message, _deltas, again = await answered(page, "退款多久到账", ref=2, client_message_id="m1")
+    assert again["duplicate"] is True and again["message"]["id"] == first["message"]["id"]
+    sources = again["message"]["sources"]
+    assert sources and {s["title"] for s in sources} <= {e.question for e in refund_entries}
+    assert sources == first["message"]["sources"]
+    await page.close()
+
+
 async def test_a_page_that_reconnects_gets_what_it_missed_once(tenant_a, agent_a, llm):
     page = await customer(tenant_a)
     _message, _deltas, done = await answered(page, "你好")

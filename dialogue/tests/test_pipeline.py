@@ -98,6 +98,7 @@ async def test_a_resent_message_id_returns_the_original_answer(
     again = await ask(store, tenant_a, "退款多久到账？", message_id="m-1", session_id=session_id)
     assert again.duplicate and not first.duplicate
     assert again.answer.pk == first.answer.pk and again.user_message.pk == first.user_message.pk
+    assert first.titles and again.titles == first.titles  # the cited entries' questions
     assert llm.stats()["requests"] == 1
     users = await in_scope(tenant_a, lambda: Message.objects.filter(role=Role.USER).count())
     assert users == 1
