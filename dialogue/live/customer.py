@@ -270,6 +270,10 @@ class CustomerConsumer(LiveConsumer):
         except pipeline.PipelineError as exc:
             await self.send_frame(FrameError(exc.code, exc.message, _fields(exc)).frame(frame.ref))
             return
+        except Exception:
+            logger.exception("A message of session %s could not be prepared.", self.session_id)
+            await self.send_frame(_answer_failed().frame(frame.ref))
+            return
         if turn.session.pk != self.session_id:
             await self._follow(turn.session.pk)
             session = await self.in_thread(queries.customer_session, turn.session.pk)
@@ -297,8 +301,7 @@ class CustomerConsumer(LiveConsumer):
                     await self._done(turn, item, frame)
         except Exception:
             logger.exception("The answer to message %s failed.", turn.user_message.pk)
-            failed = FrameError("answer_failed", _("The answer could not be completed."))
-            await self.send_frame(failed.frame(frame.ref))
+            await self.send_frame(_answer_failed().frame(frame.ref))
 
     async def _done(self, turn: pipeline.Turn, reply: pipeline.Reply, frame: Frame) -> None:
         answer = None
@@ -318,6 +321,10 @@ class CustomerConsumer(LiveConsumer):
                 "ref": frame.ref,
             }
         )
+
+
+def _answer_failed() -> FrameError:
+    return FrameError("answer_failed", _("The answer could not be completed."))
 
 
 def _fields(exc: pipeline.PipelineError) -> dict[str, Any]:

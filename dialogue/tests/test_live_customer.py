@@ -180,6 +180,23 @@ async def test_a_turns_thread_sensitive_work_has_a_thread_of_its_own(tenant_a, l
     await page.close()
 
 
+async def test_a_message_that_cannot_be_prepared_gets_the_failure_frame(
+    tenant_a, llm, monkeypatch, caplog
+):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("the store is down")
+
+    monkeypatch.setattr(customer_module.pipeline, "prepare", broken)
+    page = await customer(tenant_a)
+    await send(page, "你好", ref="b")
+    failed = await page.expect("error", ref="b")
+    assert failed["code"] == "answer_failed"
+    assert any(record.exc_info and "prepared" in record.getMessage() for record in caplog.records)
+    await page.send({"type": "ping", "ref": "p"})
+    await page.expect("pong", ref="p")
+    await page.close()
+
+
 @pytest.mark.parametrize(
     ("frame", "code"),
     [
