@@ -355,7 +355,7 @@ def main() -> None:
                 DATABASE_POOL_MIN_SIZE="1",
                 DATABASE_POOL_MAX_SIZE="4",
                 DATABASE_POOL_TIMEOUT=str(POOL_TIMEOUT),
-                CHAT_STREAM_FAST_PATH="0",
+                CHAT_NATIVE_STORE="0",
             )
             with app_server(env, log_path) as (port, process):
                 base = f"http://127.0.0.1:{port}"
