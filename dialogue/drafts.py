@@ -3,9 +3,12 @@ base's answers to the customer's latest question and the conversation so far."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.utils.translation import gettext as _
 
-from dialogue.models import ChatSession, Message, Role
+from dialogue import selectors
+from dialogue.models import ChatSession, Role
 from dialogue.pipeline.prompt import recent_turns
 from dialogue.pipeline.values import HISTORY_MESSAGES, TurnSettings
 from knowledge.search import search
@@ -26,17 +29,19 @@ class DraftUnavailable(Exception):
         self.message = message
 
 
-def draft_reply(*, session: ChatSession) -> str:
-    client = get_llm_client()
-    if not client.is_configured():
-        raise DraftUnavailable(_("Drafts need an LLM, and none is configured."))
+@dataclass(frozen=True)
+class DraftPrompt:
+    messages: list[dict[str, str]]
+    settings: TurnSettings
+
+
+def draft_prompt(*, session: ChatSession) -> DraftPrompt:
+    """The draft's prompt: the conversation so far and the knowledge base's answers to
+    the customer's latest question (database and search: in a worker thread)."""
     settings = TurnSettings.load()
-    history = list(
-        Message.objects.filter(session=session, role__in=[Role.USER, Role.ASSISTANT, Role.AGENT])
-        .exclude(error_type__gt="")
-        .order_by("-created_at", "-id")
-        .values_list("role", "content")[:HISTORY_MESSAGES]
-    )
+    if not settings.llm.configured:
+        raise DraftUnavailable(_("Drafts need an LLM, and none is configured."))
+    history = list(selectors.recent_history(session, limit=HISTORY_MESSAGES))
     question = next((content for role, content in history if role == Role.USER), "")
     hits = search(question, limit=settings.knowledge_top_k) if question else []
     knowledge = "\n".join(
@@ -47,9 +52,17 @@ def draft_reply(*, session: ChatSession) -> str:
     messages = [{"role": "system", "content": system}]
     messages += recent_turns(history, budget=settings.history_token_budget)
     messages.append({"role": "user", "content": "请起草客服的下一条回复。"})
+    return DraftPrompt(messages, settings)
+
+
+async def draft_reply(prompt: DraftPrompt) -> str:
+    """The LLM's draft, from the event loop."""
     try:
-        result = client.complete(
-            messages, purpose=Purpose.REPLY_DRAFT, max_tokens=settings.max_output_tokens
+        result = await get_llm_client().acomplete(
+            prompt.messages,
+            purpose=Purpose.REPLY_DRAFT,
+            max_tokens=prompt.settings.max_output_tokens,
+            settings=prompt.settings.llm,
         )
     except LLMError as exc:
         raise DraftUnavailable(

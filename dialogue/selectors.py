@@ -134,13 +134,17 @@ def citation_titles(messages: list[Message]) -> dict[int, str]:
     return dict(KnowledgeEntry.objects.filter(pk__in=ids).values_list("pk", "question"))
 
 
-def recent_history(session: ChatSession, *, before: Message, limit: int) -> QuerySet:
-    """(role, content) of the session's answered turns before `before`, newest first: what
-    the prompt may quote (failed answers and system notices left out)."""
+def recent_history(session: ChatSession, *, before: Message | None = None, limit: int) -> QuerySet:
+    """(role, content) of the session's answered turns (other than `before`, the message
+    being answered), newest first: what a prompt may quote (failed answers and system
+    notices left out)."""
+    messages = Message.objects.filter(
+        session=session, role__in=[Role.USER, Role.ASSISTANT, Role.AGENT]
+    )
+    if before is not None:
+        messages = messages.exclude(pk=before.pk)
     return (
-        Message.objects.filter(session=session, role__in=[Role.USER, Role.ASSISTANT, Role.AGENT])
-        .exclude(pk=before.pk)
-        .exclude(error_type__gt="")
+        messages.exclude(error_type__gt="")
         .order_by("-created_at", "-id")
         .values_list("role", "content")[:limit]
     )

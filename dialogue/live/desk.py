@@ -227,7 +227,8 @@ class DeskConsumer(LiveConsumer):
         self._may_act()
         session = await self._read(queries.desk_session, frame.data["session"])
         try:
-            text = await self.in_thread(drafts.draft_reply, session=session)
+            prompt = await self.in_thread(drafts.draft_prompt, session=session)
+            text = await drafts.draft_reply(prompt)
         except drafts.DraftUnavailable as exc:
             raise FrameError("unavailable", exc.message) from None
         await self.send_frame(
