@@ -11,6 +11,7 @@ which staff are at their desks.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -32,6 +33,8 @@ from dialogue.live.protocol import (
 from dialogue.models import ChatSession
 from helpdesk.api.fields import IdField
 from helpdesk.roles import Role
+
+logger = logging.getLogger(__name__)
 
 
 class Queue(serializers.Serializer):
@@ -231,6 +234,10 @@ class DeskConsumer(LiveConsumer):
             text = await drafts.draft_reply(prompt)
         except drafts.DraftUnavailable as exc:
             raise FrameError("unavailable", exc.message) from None
+        except Exception:
+            # The search, the cache or the database: a refusal, not the desk's socket closed.
+            logger.exception("The draft for session %s failed.", session.pk)
+            raise FrameError("unavailable", _("The draft could not be written.")) from None
         await self.send_frame(
             {"type": "draft", "session": session.pk, "text": text, "ref": frame.ref}
         )

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.presence import agents_online
 from conftest import make_user
-from dialogue import services
+from dialogue import drafts, services
 from dialogue.models import ChatSession, Message, Role, SessionStatus
 from dialogue.tests.conftest import in_thread
 from dialogue.tests.live import Connection, customer, desk
@@ -237,6 +237,27 @@ async def test_presence_and_search_and_drafts(tenant_a, agent_a, llm, refund_ent
     await agent.close()
     assert await in_thread(agents_online)(tenant_a.pk) == 0
     await page.close()
+
+
+async def test_a_draft_that_fails_is_refused_and_the_desk_stays_open(
+    tenant_a, agent_a, llm, monkeypatch, caplog
+):
+    page = await customer(tenant_a)
+    _message, _deltas, done = await answered(page, "退款多久到账")
+    agent = await desk(agent_a)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the search is down")
+
+    monkeypatch.setattr(drafts, "search", broken)
+    await agent.send({"type": "draft", "session": done["session"], "ref": 1})
+
+    refused = await agent.expect("error", ref=1)
+    assert refused["code"] == "unavailable"
+    assert any(record.exc_info and "draft" in record.getMessage() for record in caplog.records)
+    await agent.send({"type": "ping", "ref": "p"})
+    await agent.expect("pong", ref="p")
+    await asyncio.gather(page.close(), agent.close())
 
 
 # teaching the assistant -----------------------------------------------------------------
