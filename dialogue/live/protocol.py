@@ -32,11 +32,14 @@ def encode(frame: dict[str, Any]) -> str:
 
 
 class FrameError(Exception):
-    def __init__(self, code: str, message: str, fields: dict | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, fields: dict | None = None, *, ref: Any = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.fields = fields or {}
+        self.ref = ref  # the refused frame's own ref, when it could be read
 
     def frame(self, ref: Any = None) -> dict[str, Any]:
         return {
@@ -44,7 +47,7 @@ class FrameError(Exception):
             "code": self.code,
             "message": self.message,
             "fields": self.fields,
-            "ref": ref,
+            "ref": self.ref if ref is None else ref,
         }
 
 
@@ -75,13 +78,16 @@ def parse(text: str | None, schemas: dict[str, type[serializers.Serializer]]) ->
     kind = raw.pop("type")
     schema = schemas.get(kind)
     if schema is None:
-        raise FrameError("unknown_type", _("Unknown frame type “%(type)s”.") % {"type": kind})
+        raise FrameError(
+            "unknown_type", _("Unknown frame type “%(type)s”.") % {"type": kind}, ref=ref
+        )
     validated = schema(data=raw)
     if not validated.is_valid():
         raise FrameError(
             "invalid",
             _("The %(type)s frame is not valid.") % {"type": kind},
             _plain_errors(validated.errors),
+            ref=ref,
         )
     return Frame(kind, dict(validated.validated_data), ref)
 

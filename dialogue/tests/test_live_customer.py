@@ -224,14 +224,16 @@ async def test_feedback_without_thumbs_or_rating_is_refused(tenant_a, llm):
 
     await page.send({"type": "feedback", "message": answer_id, "ref": "f"})
 
-    refused = await page.expect("error")  # an invalid frame's error carries no ref
+    refused = await page.expect("error", ref="f")
     assert refused["code"] == "invalid" and "rating" in refused["fields"]
     assert "ack" not in {frame["type"] for frame in await page.drain(0.3)}
     answer = await scoped(tenant_a, lambda: Message.objects.get(pk=answer_id))
     assert answer.thumbs_up is None and answer.rating is None
     # Thumbs without a message are still refused: a frame's feedback is on an answer.
     await page.send({"type": "feedback", "thumbs": "up", "ref": "g"})
-    assert "message" in (await page.expect("error"))["fields"]
+    assert "message" in (await page.expect("error", ref="g"))["fields"]
+    await page.send({"type": "no-such-frame", "ref": "h"})
+    assert (await page.expect("error", ref="h"))["code"] == "unknown_type"
     await page.close()
 
 
