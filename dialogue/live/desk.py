@@ -220,9 +220,11 @@ class DeskConsumer(LiveConsumer):
         self._may_act()
         session_id = frame.data["session"]
         # Only a conversation this desk opened, which it read through its tenant: the
-        # customer's page is sent the staff member's name.
+        # customer's page is sent the staff member's name. Typing has no answer in the
+        # protocol, so another one is dropped (a desk that just reconnected types before
+        # it has opened its conversation again).
         if session_id not in self.opened:
-            raise FrameError("not_found", _("No such conversation."))
+            return
         event = events.typing_event(session_id, who="agent", user=self.user)
         await events.apublish([events.session_group(session_id)], event)
 

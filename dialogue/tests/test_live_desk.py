@@ -195,8 +195,8 @@ async def test_typing_on_another_tenants_conversation_reaches_nobody(
 
     await other.send({"type": "typing", "session": session_id, "ref": "t"})
 
-    assert (await other.expect("error", ref="t"))["code"] == "not_found"
     assert await page.nothing(0.5)
+    assert {frame["type"] for frame in await other.drain()} <= {"presence"}
     assert [frame["type"] for frame in await own.drain()] == []
     # The tenant's own desk, which opened the conversation, still reaches the page.
     await own.send({"type": "typing", "session": session_id})
