@@ -70,7 +70,11 @@ def _notice(session: ChatSession, text: str) -> Message:
 
 
 def _locked(session: ChatSession) -> ChatSession:
-    session = ChatSession.objects.select_for_update().get(pk=session.pk)
+    session = (
+        ChatSession.objects.select_related("work_order")
+        .select_for_update(of=("self",))
+        .get(pk=session.pk)
+    )
     if session.status == SessionStatus.ENDED:
         raise services.SessionClosed
     return session

@@ -251,7 +251,9 @@ def workorder_comment(
     body = _check_note(body, field="body", limit=MAX_COMMENT_LENGTH)
     if not body:
         raise ValidationError({"body": _("This field may not be blank.")})
-    with transaction.atomic():
+    # No savepoint: a failure here fails the caller's transaction anyway, and a reply
+    # from the desk is a comment, so this runs on every one.
+    with transaction.atomic(savepoint=False):
         event = record_event(
             work_order, kind=Kind.COMMENT, actor=actor, body=body, internal=internal
         )

@@ -28,7 +28,7 @@ from accounts.models import Tenant
 from dialogue import pipeline, services
 from dialogue.api.serializers import FeedbackSerializer, SendMessageSerializer
 from dialogue.authentication import visitor_token_claims
-from dialogue.live import events, frames, queries
+from dialogue.live import events, frames, groups, queries
 from dialogue.live.connection import LiveConsumer
 from dialogue.live.protocol import (
     CLOSE_FORBIDDEN,
@@ -127,7 +127,7 @@ class CustomerConsumer(LiveConsumer):
         self.gone = True
         self.hello_timer.cancel()
         if self.session_id is not None:
-            await self.leave(events.session_group(self.session_id))
+            await self.leave(groups.session_group(self.session_id))
         if self.scope_token is not None:
             leave_scope(self.scope_token)
 
@@ -205,7 +205,7 @@ class CustomerConsumer(LiveConsumer):
     async def on_typing(self, frame: Frame) -> None:
         if self.session_id is not None:
             event = events.typing_event(self.session_id, who="customer", user=None)
-            await events.apublish([events.session_group(self.session_id)], event)
+            await groups.apublish([groups.session_group(self.session_id)], event)
 
     # live events ---------------------------------------------------------------------
 
@@ -250,9 +250,9 @@ class CustomerConsumer(LiveConsumer):
         if session_id == self.session_id:
             return
         if self.session_id is not None:
-            await self.leave(events.session_group(self.session_id))
+            await self.leave(groups.session_group(self.session_id))
         self.session_id = session_id
-        await self.join(events.session_group(session_id))
+        await self.join(groups.session_group(session_id))
 
     async def _turn(self, incoming: pipeline.IncomingMessage, frame: Frame) -> None:
         """One message and its answer; what goes wrong becomes an `error` frame."""

@@ -20,7 +20,7 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.presence import Presence, presence_clear, presence_set
 from dialogue import drafts, services, staff
-from dialogue.live import events, queries
+from dialogue.live import events, groups, queries
 from dialogue.live.connection import LiveConsumer
 from dialogue.live.protocol import (
     CLOSE_FORBIDDEN,
@@ -124,8 +124,8 @@ class DeskConsumer(LiveConsumer):
         if not self.said_hello:
             return
         for session_id in self.opened:
-            await self.leave(events.session_group(session_id))
-        await self.leave(events.desk_group(self.tenant_id))
+            await self.leave(groups.session_group(session_id))
+        await self.leave(groups.desk_group(self.tenant_id))
         await self.in_thread(presence_clear, user=self.user)
         await self._announce_presence()
 
@@ -133,7 +133,7 @@ class DeskConsumer(LiveConsumer):
 
     async def on_hello(self, frame: Frame) -> None:
         self.said_hello = True
-        await self.join(events.desk_group(self.tenant_id))
+        await self.join(groups.desk_group(self.tenant_id))
         await self.in_thread(presence_set, user=self.user, presence=Presence.ONLINE)
         queue = await self.in_thread(queries.desk_queue, self.user, "open")
         await self.send_frame(
@@ -160,14 +160,14 @@ class DeskConsumer(LiveConsumer):
         conversation = await self._read(queries.desk_conversation, session_id)
         if session_id not in self.opened:
             self.opened.add(session_id)
-            await self.join(events.session_group(session_id))
+            await self.join(groups.session_group(session_id))
         await self.send_frame({"type": "conversation", **conversation, "ref": frame.ref})
 
     async def on_close(self, frame: Frame) -> None:
         session_id = frame.data["session"]
         if session_id in self.opened:
             self.opened.discard(session_id)
-            await self.leave(events.session_group(session_id))
+            await self.leave(groups.session_group(session_id))
         await self.send_frame({"type": "ack", "ref": frame.ref})
 
     async def on_search(self, frame: Frame) -> None:
@@ -226,7 +226,7 @@ class DeskConsumer(LiveConsumer):
         if session_id not in self.opened:
             return
         event = events.typing_event(session_id, who="agent", user=self.user)
-        await events.apublish([events.session_group(session_id)], event)
+        await groups.apublish([groups.session_group(session_id)], event)
 
     async def on_draft(self, frame: Frame) -> None:
         self._may_act()
@@ -249,6 +249,10 @@ class DeskConsumer(LiveConsumer):
     async def live_message(self, event: dict[str, Any]) -> None:
         if self.said_hello and self.first_time(event):
             await self.send_frame({"type": "message", "message": event["staff"]})
+
+    async def live_activity(self, event: dict[str, Any]) -> None:
+        if self.said_hello:
+            await self.send_frame({"type": "activity", "lines": event["lines"]})
 
     async def live_session(self, event: dict[str, Any]) -> None:
         if self.said_hello and self.first_time(event):
@@ -289,6 +293,6 @@ class DeskConsumer(LiveConsumer):
 
     async def _announce_presence(self) -> None:
         present = await self.in_thread(queries.desk_staff, self.tenant_id)
-        await events.apublish(
-            [events.desk_group(self.tenant_id)], {"type": "live.presence", "staff": present}
+        await groups.apublish(
+            [groups.desk_group(self.tenant_id)], {"type": "live.presence", "staff": present}
         )

@@ -1,58 +1,28 @@
-"""Live events: what changed in a conversation, sent to the connections that show it.
+"""Live events: what changed in a conversation, sent to the connections that show it
+(the groups: `dialogue.live.groups`).
 
-Groups on the channel layer (Redis in production, so any process reaches any
-connection):
-
-- `chat.session.<id>`: the customer's page(s) of the conversation and the desks that
-  opened it;
-- `chat.desk.<tenant id>`: every desk of the tenant (its queue of conversations that need
-  a person).
-
-An event has an `id` (a connection in two groups gets it once) and carries both views
-of what changed (`dialogue.live.frames`): each consumer
-sends its own, and a customer never receives what only staff may see. Writes publish
-once their transaction commits; a channel layer that fails is logged and never undoes
-a write.
+A message goes to its conversation's group at once, and to the tenant's desks as a line
+of their queue, in batches (`dialogue.live.activity`); a change of the conversation
+itself (handed off, claimed, ended) goes to both groups at once. An event has an `id` (a
+connection in two groups gets it once) and carries both views of what changed
+(`dialogue.live.frames`): each consumer sends its own, and a customer never receives
+what only staff may see. Writes publish once their transaction commits.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from accounts.models import User
 from accounts.presence import agents_online
 from dialogue import selectors
-from dialogue.live import frames
-from dialogue.models import ChatSession, Message, SessionStatus
-
-logger = logging.getLogger(__name__)
-
-
-def session_group(session_id: int) -> str:
-    return f"chat.session.{session_id}"
-
-
-def desk_group(tenant_id: int) -> str:
-    return f"chat.desk.{tenant_id}"
-
-
-async def apublish(groups: list[str], event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    for group in groups:
-        try:
-            await layer.group_send(group, event)
-        except Exception:
-            logger.exception("Live event %s not sent to %s.", event["type"], group)
-
-
-def publish_on_commit(groups: list[str], event: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: async_to_sync(apublish)(groups, event), robust=True)
+from dialogue.live import activity, frames
+from dialogue.live.groups import apublish, desk_group, session_group
+from dialogue.models import ChatSession, Message
 
 
 def message_event(message: Message, titles: dict[int, str]) -> dict[str, Any]:
@@ -65,18 +35,18 @@ def message_event(message: Message, titles: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def message_groups(session: ChatSession) -> list[str]:
-    """A message goes to its conversation, and to the desks once a person has it."""
-    groups = [session_group(session.pk)]
-    if session.status == SessionStatus.HANDED_OFF:
-        groups.append(desk_group(session.tenant_id))
-    return groups
+async def apublish_message(message: Message, tenant_id: int, titles: dict[int, str]) -> None:
+    """The message to its conversation now, and to the desks' queues with the next batch."""
+    activity.add(tenant_id, message)
+    await apublish([session_group(message.session_id)], message_event(message, titles))
 
 
 def publish_message(message: Message, session: ChatSession) -> None:
     """From a write: the message, once committed (its author loaded)."""
-    event = message_event(message, selectors.citation_titles([message]))
-    publish_on_commit(message_groups(session), event)
+    titles = selectors.citation_titles([message])
+    transaction.on_commit(
+        lambda: async_to_sync(apublish_message)(message, session.tenant_id, titles), robust=True
+    )
 
 
 def session_event(session: ChatSession) -> dict[str, Any]:
@@ -96,9 +66,9 @@ def session_event(session: ChatSession) -> dict[str, Any]:
 def publish_session(session: ChatSession) -> None:
     """From a write: the session's new state, to its conversation and the tenant's desks."""
     fresh = ChatSession.objects.select_related("work_order", "assignee").get(pk=session.pk)
-    publish_on_commit(
-        [session_group(session.pk), desk_group(session.tenant_id)], session_event(fresh)
-    )
+    groups = [session_group(session.pk), desk_group(session.tenant_id)]
+    event = session_event(fresh)
+    transaction.on_commit(lambda: async_to_sync(apublish)(groups, event), robust=True)
 
 
 def typing_event(session_id: int, *, who: str, user: User | None) -> dict[str, Any]:

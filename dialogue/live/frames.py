@@ -99,11 +99,15 @@ def queue_item(session: ChatSession, last: Message | None) -> dict[str, Any]:
         "handed_off_at": session.handed_off_at.isoformat() if session.handed_off_at else None,
         "last_activity_at": session.last_activity_at.isoformat(),
         "message_count": session.message_count,
-        "last_message": None
-        if last is None
-        else {
-            "role": last.role,
-            "content": last.content[:PREVIEW_CHARS],
-            "created_at": last.created_at.isoformat(),
-        },
+        "last_message": None if last is None else message_preview(last),
+    }
+
+
+def message_preview(message: Message) -> dict[str, Any]:
+    """A message as a queue line shows it."""
+    return {
+        "id": message.pk,
+        "role": message.role,
+        "content": message.content[:PREVIEW_CHARS],
+        "created_at": message.created_at.isoformat(),
     }

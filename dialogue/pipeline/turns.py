@@ -239,8 +239,7 @@ async def settle(turn: Turn, draft: AnswerDraft, store: TurnStore) -> Reply:
 def _publish(message: Message, session: ChatSession, titles: dict[int, str]) -> None:
     """Tell the conversation's other connections (the customer's other tabs, the desks
     that show it), without holding up the turn."""
-    event = events.message_event(message, titles)
-    task = asyncio.create_task(events.apublish(events.message_groups(session), event))
+    task = asyncio.create_task(events.apublish_message(message, session.tenant_id, titles))
     _publishing.add(task)
     task.add_done_callback(_publishing.discard)
 

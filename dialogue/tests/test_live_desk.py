@@ -54,6 +54,38 @@ async def test_a_new_hand_off_reaches_the_tenants_desks_only(
     await asyncio.gather(page.close(), desk_a.close(), desk_b.close())
 
 
+async def test_queue_lines_reach_the_tenants_desks_in_batches(
+    tenant_a, tenant_b, agent_a, agent_b, llm
+):
+    """A desk that has not opened a conversation gets no message of it, only its queue
+    line: a batch counts each message once and names the latest."""
+    page, session_id = await handed_off_page(tenant_a)
+    desk_a, desk_b = await desk(agent_a), await desk(agent_b)
+    for number in range(3):
+        await page.send({"type": "send", "content": f"还在吗{number}", "ref": number})
+        await page.expect("message", ref=number)
+    saved = await scoped(
+        tenant_a,
+        lambda: list(
+            Message.objects.filter(session_id=session_id, role=Role.USER)
+            .order_by("id")
+            .values_list("id", flat=True)
+        ),
+    )
+
+    counted: list[int] = []  # the hand-off's own messages may still come first
+    while saved[-1] not in counted:
+        frame = await desk_a.expect("activity")
+        lines = [line for line in frame["lines"] if line["session"] == session_id]
+        counted += [message for line in lines for message in line["messages"]]
+    assert set(saved[-3:]) <= set(counted) and len(set(counted)) == len(counted)
+    assert lines[-1]["last_message"]["content"] == "还在吗2"
+    assert lines[-1]["last_message"]["id"] == saved[-1]
+    assert not [frame for frame in await desk_a.drain() if frame["type"] == "message"]
+    assert {frame["type"] for frame in await desk_b.drain()} <= {"presence"}
+    await asyncio.gather(page.close(), desk_a.close(), desk_b.close())
+
+
 async def _queue(connection, view):
     await connection.send({"type": "queue", "view": view, "ref": view})
     return (await connection.expect("queue", ref=view))["items"]

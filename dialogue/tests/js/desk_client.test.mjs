@@ -65,6 +65,21 @@ test("a new hand-off is announced once on the bus", () => {
   assert.deepEqual(announced, [2]);
 });
 
+test("an activity frame updates the queue line it names", () => {
+  const { sockets, store, me, client } = setup();
+  client.start();
+  sockets.last().accept();
+  sockets.last().receive({ type: "welcome", me, acts: true, queue: [waiting(1)], staff: [] });
+  const last = { id: 5, role: "user", content: "在吗", created_at: "2026-12-08T07:05:00Z" };
+  sockets.last().receive({
+    type: "activity",
+    lines: [{ session: 1, messages: [5], last_message: last }],
+  });
+  const [line] = store.getState().queue;
+  assert.equal(line.message_count, 2);
+  assert.deepEqual(line.last_message, last);
+});
+
 test("after a reconnect the desk asks again for its view and its open conversation", async () => {
   const { timers, sockets, store, me, client } = setup();
   client.start();

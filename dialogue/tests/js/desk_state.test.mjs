@@ -74,7 +74,7 @@ test("switching views keeps only the answer for the view shown", () => {
   );
 });
 
-test("messages of the open conversation are kept once; the queue shows the latest", () => {
+test("messages of the open conversation are kept once", () => {
   let state = reducer(welcomed([item(1)]), { type: "select", id: 1 });
   state = reducer(state, {
     type: "conversation",
@@ -96,7 +96,7 @@ test("messages of the open conversation are kept once; the queue shows the lates
     state.conversation.messages.map((m) => m.id),
     [10, 11],
   );
-  assert.equal(state.queue[0].last_message.content, "内部");
+  assert.equal(state.queue[0].last_message, null, "the queue line waits for its activity");
   // a reopened conversation (after a reconnect) merges with what the desk has
   state = reducer(state, {
     type: "conversation",
@@ -222,4 +222,37 @@ test("a confirmation shows until it is cleared", () => {
   const cleared = reducer(state, { type: "notice-clear" });
   assert.equal(cleared.notice, null);
   assert.equal(reducer(cleared, { type: "notice-clear" }), cleared);
+});
+
+test("activity lines count each new message once and move the line to its last message", () => {
+  const preview = (id, minute, content) => ({
+    id,
+    role: "user",
+    content,
+    created_at: `2026-12-08T08:${minute}:00+00:00`,
+  });
+  const first = item(1, { last_message: preview(10, "00", "你好") });
+  let state = reducer(welcomed([first, item(2)]), { type: "view", view: "all" });
+  state = reducer(state, { type: "queue", view: "all", items: [first, item(2)] });
+  state = reducer(state, {
+    type: "activity",
+    lines: [
+      { session: 1, messages: [9, 10, 11, 12], last_message: preview(12, "30", "还在吗") },
+      { session: 7, messages: [70], last_message: preview(70, "31", "not in this queue") },
+    ],
+  });
+  const line = state.queue.find((entry) => entry.id === 1);
+  assert.equal(line.message_count, 4, "9 and 10 were already counted");
+  assert.equal(line.last_message.content, "还在吗");
+  assert.equal(line.last_activity_at, "2026-12-08T08:30:00+00:00");
+  assert.deepEqual(
+    state.queue.map((entry) => entry.id),
+    [1, 2],
+    "the all view shows the latest activity first",
+  );
+  const again = reducer(state, {
+    type: "activity",
+    lines: [{ session: 1, messages: [11, 12], last_message: preview(12, "30", "还在吗") }],
+  });
+  assert.equal(again, state, "a line the desk already shows changes nothing");
 });

@@ -47,6 +47,9 @@ export function createDeskClient({
       case "message":
         dispatch({ type: "message", message: frame.message });
         break;
+      case "activity":
+        dispatch({ type: "activity", lines: frame.lines });
+        break;
       case "typing":
         dispatch({ type: "typing", session: frame.session, until: now() + TYPING_SHOWN_MS });
         timers.setTimeout(() => dispatch({ type: "typing-expired", now: now() }), TYPING_SHOWN_MS);

@@ -78,21 +78,9 @@ function sessionChanged(state, item) {
   return { ...state, queue, conversation, waiting: withWaiting(state.waiting, item) };
 }
 
+// A message of the conversation the desk has open (its queue line changes with the next
+// activity frame).
 function messageArrived(state, message) {
-  const queue = state.queue.map((item) =>
-    item.id === message.session
-      ? {
-          ...item,
-          message_count: item.message_count + 1,
-          last_activity_at: message.created_at,
-          last_message: {
-            role: message.role,
-            content: message.content.slice(0, 120),
-            created_at: message.created_at,
-          },
-        }
-      : item,
-  );
   let { conversation, customerTyping } = state;
   if (conversation && conversation.session.id === message.session) {
     conversation = { ...conversation, messages: mergeMessages(conversation.messages, [message]) };
@@ -101,7 +89,34 @@ function messageArrived(state, message) {
     customerTyping = { ...customerTyping };
     delete customerTyping[message.session];
   }
-  return { ...state, queue, conversation, customerTyping };
+  return { ...state, conversation, customerTyping };
+}
+
+// A conversation's queue line after an activity line: the messages it had since the last
+// one the line shows, each counted once (by id, as lines of other processes may overlap a
+// session frame's snapshot).
+function lineChanged(item, line) {
+  const shown = item.last_message?.id ?? 0;
+  const added = line.messages.filter((id) => id > shown).length;
+  if (added === 0) return item;
+  return {
+    ...item,
+    message_count: item.message_count + added,
+    last_activity_at: line.last_message.created_at,
+    last_message: line.last_message,
+  };
+}
+
+function activityArrived(state, lines) {
+  const byId = new Map(lines.map((line) => [line.session, line]));
+  let changed = false;
+  const queue = state.queue.map((item) => {
+    const line = byId.get(item.id);
+    const next = line ? lineChanged(item, line) : item;
+    changed ||= next !== item;
+    return next;
+  });
+  return changed ? { ...state, queue: sorted(queue, state.view) } : state;
 }
 
 export function reducer(state, action) {
@@ -132,6 +147,8 @@ export function reducer(state, action) {
       return sessionChanged(state, action.item);
     case "message":
       return messageArrived(state, action.message);
+    case "activity":
+      return activityArrived(state, action.lines);
     case "select":
       if (action.id === state.selected) return state;
       return {
