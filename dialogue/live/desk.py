@@ -30,7 +30,6 @@ from dialogue.live.protocol import (
     FrameError,
     Hello,
 )
-from dialogue.models import ChatSession
 from helpdesk.api.fields import IdField
 from helpdesk.roles import Role
 
@@ -201,10 +200,12 @@ class DeskConsumer(LiveConsumer):
 
     async def on_correct(self, frame: Frame) -> None:
         self._may_act()
-        session = await self._read(queries.desk_session, frame.data["session"])
-        message = await self._read(queries.desk_message, session.pk, frame.data["message"])
+        session_id = frame.data["session"]
+        message = await self._read(queries.desk_message, session_id, frame.data["message"])
         entry = await self._read(queries.desk_entry, frame.data["entry"])
-        proposal = await self._perform(session, staff.answer_correct, message=message, entry=entry)
+        proposal = await self._perform(
+            session_id, staff.answer_correct, message=message, entry=entry
+        )
         made = None if proposal is None else {"id": proposal.pk, "text": proposal.text}
         await self.send_frame({"type": "ack", "proposal": made, "ref": frame.ref})
 
@@ -279,13 +280,20 @@ class DeskConsumer(LiveConsumer):
             raise FrameError("not_found", exc.message) from None
 
     async def _act(self, frame: Frame, action: Any, **options: Any) -> None:
-        session = await self._read(queries.desk_session, frame.data["session"])
-        await self._perform(session, action, **options)
+        await self._perform(frame.data["session"], action, **options)
         await self.send_frame({"type": "ack", "ref": frame.ref})
 
-    async def _perform(self, session: ChatSession, action: Any, **options: Any) -> Any:
+    async def _perform(self, session_id: int, action: Any, **options: Any) -> Any:
+        """`action` on the tenant's conversation `session_id`, read in the same unit of
+        work (one trip to a worker thread per act)."""
+
+        def perform() -> Any:
+            return action(session=queries.desk_session(session_id), user=self.user, **options)
+
         try:
-            return await self.in_thread(action, session=session, user=self.user, **options)
+            return await self.in_thread(perform)
+        except queries.NotFound as exc:
+            raise FrameError("not_found", exc.message) from None
         except services.SessionClosed:
             raise FrameError("session_ended", _("This conversation has ended.")) from None
         except staff.StaffActionRefused as exc:
