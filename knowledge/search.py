@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from helpdesk.tenancy import current_tenant
 from knowledge import text, vocabulary
-from knowledge.fusion import fused_scores
+from knowledge.fusion import fused_ranking
 from knowledge.lexical import LexicalResult, lexical_candidates
 from knowledge.models import KnowledgeEntry
 from knowledge.rerank import rerank
@@ -108,13 +108,13 @@ def _fuse(
         if semantic.available
         else None
     )
-    scores = fused_scores({i: lexical_scores.get(i, 0.0) for i in entries}, cosines, query)
-    ranked = sorted(
-        entries.values(),
-        key=lambda e: (scores[e.pk], lexical_scores.get(e.pk, 0.0), e.verified, -e.pk),
-        reverse=True,
+    ranking = fused_ranking(
+        {i: lexical_scores.get(i, 0.0) for i in entries},
+        cosines,
+        query,
+        verified={i for i, entry in entries.items() if entry.verified},
     )
-    return [(entry, scores[entry.pk]) for entry in ranked]
+    return [(entries[entry_id], score) for entry_id, score in ranking]
 
 
 def _highlight_terms(query: str, tokens: list[str], segmenter: text.Segmenter) -> list[str]:

@@ -1,12 +1,13 @@
-"""Fitting the fused score on the development set: a logistic regression over the
-candidates' features (`knowledge.fusion`), labelled by whether the candidate is an
-expected answer, and the answer threshold that keeps false answers rare."""
+"""Fitting the fused score on the tuning sets (the development set and the first test
+set, each on a tenant of its own): a logistic regression over the candidates' features
+(`knowledge.fusion`), labelled by whether the candidate is an expected answer, and the
+answer threshold that keeps false answers rare. The held-out set is never fitted on."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from helpdesk.config_keys.knowledge import HYBRID_FEATURES, LEXICAL_FEATURES
+from helpdesk.config_keys.knowledge import HYBRID_FEATURES, LEXICAL_FEATURES, RANKING_FEATURES
 from helpdesk.tenancy import current_tenant
 from knowledge import vocabulary
 from knowledge.evaluation.ablation import HYBRID, Step, evaluation_tenant
@@ -67,11 +68,19 @@ def fit(
     }
 
 
-def calibrate(dataset: dict) -> dict[str, dict[str, float]]:
-    hybrid_rows, lexical_rows, labels = collect(dataset)
+def calibrate(datasets: list[dict]) -> dict[str, dict[str, float]]:
+    hybrid_rows: list[dict[str, float]] = []
+    lexical_rows: list[dict[str, float]] = []
+    labels: list[int] = []
+    for dataset in datasets:
+        hybrid, lexical, labelled = collect(dataset)
+        hybrid_rows += hybrid
+        lexical_rows += lexical
+        labels += labelled
     return {
         "hybrid": fit(hybrid_rows, labels, HYBRID_FEATURES),
         "lexical": fit(lexical_rows, labels, LEXICAL_FEATURES),
+        "ranking": fit(hybrid_rows, labels, RANKING_FEATURES),
     }
 
 

@@ -10,4 +10,4 @@ def test_seed_is_idempotent(tenant_a):
         assert demo.seed(tenant_a) == "0 knowledge entries"
         assert KnowledgeEntry.objects.count() == 85
         assert KnowledgeEntry.objects.filter(verified=False).exists()
-        assert search("蓝牙连不上")[0].score > 0.35
+        assert search("蓝牙连不上")[0].score > 0.40

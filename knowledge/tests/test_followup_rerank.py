@@ -6,7 +6,7 @@ from asgiref.sync import async_to_sync
 from helpdesk.config import get_config
 from knowledge import services
 from knowledge.followup import followup_of, is_followup, standalone_question
-from knowledge.fusion import fused_scores
+from knowledge.fusion import candidate_features, fused_ranking, probability
 from knowledge.rerank import parse_order, rerank
 from knowledge.search import search
 from knowledge.search_mode import SearchMode
@@ -108,9 +108,34 @@ def test_rerank_without_an_llm_changes_nothing(scope_a):
 def test_fused_scores_are_probabilities_that_grow_with_the_evidence():
     lexical = {1: 0.9, 2: 0.5, 3: 0.0}
     cosines = {1: 0.93, 2: 0.93, 3: 0.80}
-    hybrid = fused_scores(lexical, cosines, "车险续保")
-    assert all(0.0 <= p <= 1.0 for p in hybrid.values())
-    assert hybrid[1] > hybrid[2] > hybrid[3]
-    alone = fused_scores(lexical, None, "车险续保")
-    assert alone[1] > alone[2] > alone[3]
-    assert fused_scores({1: 0.9}, {1: 0.95}, "x")[1] > fused_scores({1: 0.9}, {1: 0.85}, "x")[1]
+    hybrid = fused_ranking(lexical, cosines, "车险续保")
+    assert [entry_id for entry_id, _p in hybrid] == [1, 2, 3]
+    assert all(0.0 <= p <= 1.0 for _id, p in hybrid)
+    assert hybrid[0][1] > hybrid[1][1] > hybrid[2][1]
+    alone = fused_ranking(lexical, None, "车险续保")
+    assert [entry_id for entry_id, _p in alone] == [1, 2, 3]
+
+    def best(cosine: float) -> float:
+        return fused_ranking({1: 0.9}, {1: cosine}, "x")[0][1]
+
+    assert best(0.95) > best(0.85)
+
+
+def test_the_ranking_model_orders_and_the_hybrid_model_scores():
+    """A candidate the ranking puts first keeps its own calibrated score; one below it
+    never shows a higher score than it."""
+    lexical = {1: 0.2, 2: 1.0}
+    cosines = {1: 0.95, 2: 0.84}
+    ranking = fused_ranking(lexical, cosines, "充电桩安装")
+    scores = dict(ranking)
+    assert scores[ranking[0][0]] >= scores[ranking[1][0]]
+    weights = get_config().get("knowledge.fusion")
+    features = candidate_features(lexical, cosines, "充电桩安装")
+    top = ranking[0][0]
+    assert ranking[0][1] == probability(features[top], weights["hybrid"])
+    by_ranking_model = max(features, key=lambda i: probability(features[i], weights["ranking"]))
+    assert top == by_ranking_model
+
+
+def test_verified_entries_win_a_tie(scope_a):
+    assert [i for i, _p in fused_ranking({1: 0.8, 2: 0.8}, None, "x", verified={2})] == [2, 1]

