@@ -12,6 +12,8 @@ which staff are at their desks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -30,6 +32,7 @@ from dialogue.live.protocol import (
     FrameError,
     Hello,
 )
+from dialogue.live.replies import Replies, chosen_replies
 from helpdesk.api.fields import IdField
 from helpdesk.roles import Role
 
@@ -101,7 +104,23 @@ def may_use_desk(user: Any) -> bool:
     )
 
 
+@contextmanager
+def refusals_as_frames() -> Iterator[None]:
+    """An act the desk may not do, answered as the error frame that says why."""
+    try:
+        yield
+    except queries.NotFound as exc:
+        raise FrameError("not_found", exc.message) from None
+    except services.SessionClosed:
+        raise FrameError("session_ended", _("This conversation has ended.")) from None
+    except staff.StaffActionRefused as exc:
+        raise FrameError(exc.code, exc.message) from None
+
+
 class DeskConsumer(LiveConsumer):
+    # The entry point's choice of how replies are saved (dialogue.live.replies).
+    replies: Replies = chosen_replies()
+
     async def connect(self) -> None:
         await super().connect()
         self.user: User = self.scope.get("user")
@@ -192,7 +211,14 @@ class DeskConsumer(LiveConsumer):
         self._may_act()
         entry_id = frame.data.get("entry")
         entry = None if entry_id is None else await self._read(queries.desk_entry, entry_id)
-        await self._act(frame, staff.reply_add, content=frame.data["content"], entry=entry)
+        with refusals_as_frames():
+            await self.replies.reply(
+                session_id=frame.data["session"],
+                user=self.user,
+                content=frame.data["content"],
+                entry=entry,
+            )
+        await self.send_frame({"type": "ack", "ref": frame.ref})
 
     async def on_note(self, frame: Frame) -> None:
         self._may_act()
@@ -290,14 +316,8 @@ class DeskConsumer(LiveConsumer):
         def perform() -> Any:
             return action(session=queries.desk_session(session_id), user=self.user, **options)
 
-        try:
+        with refusals_as_frames():
             return await self.in_thread(perform)
-        except queries.NotFound as exc:
-            raise FrameError("not_found", exc.message) from None
-        except services.SessionClosed:
-            raise FrameError("session_ended", _("This conversation has ended.")) from None
-        except staff.StaffActionRefused as exc:
-            raise FrameError(exc.code, exc.message) from None
 
     async def _announce_presence(self) -> None:
         present = await self.in_thread(queries.desk_staff, self.tenant_id)

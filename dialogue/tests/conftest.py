@@ -110,3 +110,17 @@ def in_thread[**P, R](func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """`func` for async tests: in a worker thread, which gives its database connection
     back afterwards."""
     return sync_to_async(releasing_connections(func))
+
+
+@pytest.fixture(params=["orm", "native"])
+def desk_replies(request, monkeypatch) -> str:
+    """The desk saving replies with each implementation in turn (the native one where
+    PostgreSQL runs)."""
+    from dialogue.live.desk import DeskConsumer
+    from dialogue.live.replies import NativeReplies, OrmReplies
+
+    if request.param == "native" and not async_db.available():
+        pytest.skip("The native replies need PostgreSQL.")
+    chosen = NativeReplies() if request.param == "native" else OrmReplies()
+    monkeypatch.setattr(DeskConsumer, "replies", chosen)
+    return request.param

@@ -113,7 +113,7 @@ async def test_one_claim_wins_and_the_customer_sees_who_answers(tenant_a, agent_
     await asyncio.gather(page.close(), first.close(), second.close())
 
 
-async def test_a_live_reply_typing_and_a_note(tenant_a, agent_a, llm):
+async def test_a_live_reply_typing_and_a_note(tenant_a, agent_a, llm, desk_replies):
     page, session_id = await handed_off_page(tenant_a)
     agent = await desk(agent_a)
     await agent.send({"type": "open", "session": session_id, "ref": "o"})
