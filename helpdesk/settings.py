@@ -162,7 +162,12 @@ if REDIS_URL:
                         # reads every reply within 5 s by default, so a busy Redis made
                         # that read time out and the consumer (the page's connection) fail.
                         "socket_timeout": env.float("CHANNEL_LAYER_SOCKET_TIMEOUT", default=10.0),
-                        "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
+                        # Connections are opened in bursts (a reconnect storm's joins), when
+                        # the event loop is busiest: the cache's fail-fast second would time
+                        # out on the loop's own lag and fail the page's connection.
+                        "socket_connect_timeout": env.float(
+                            "CHANNEL_LAYER_CONNECT_TIMEOUT", default=5.0
+                        ),
                     }
                 ],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="helpdesk"),
