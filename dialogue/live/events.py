@@ -1,8 +1,9 @@
 """Live events: what changed in a conversation, sent to the connections that show it
 (the groups: `dialogue.live.groups`).
 
-A message goes to its conversation's group at once, and to the tenant's desks as a line
-of their queue, in batches (`dialogue.live.activity`); a change of the conversation
+A message goes to its conversation's group at once, and, once a person has the
+conversation, to the tenant's desks as a line of their queue, in batches
+(`dialogue.live.activity`); a change of the conversation
 itself (handed off, claimed, ended) goes to both groups at once. An event has an `id` (a
 connection in two groups gets it once) and carries both views of what changed
 (`dialogue.live.frames`): each consumer sends its own, and a customer never receives
@@ -22,7 +23,7 @@ from accounts.presence import agents_online
 from dialogue import selectors
 from dialogue.live import activity, frames
 from dialogue.live.groups import apublish, desk_group, session_group
-from dialogue.models import ChatSession, Message
+from dialogue.models import ChatSession, Message, SessionStatus
 
 
 def message_event(message: Message, titles: dict[int, str]) -> dict[str, Any]:
@@ -35,17 +36,25 @@ def message_event(message: Message, titles: dict[int, str]) -> dict[str, Any]:
     }
 
 
-async def apublish_message(message: Message, tenant_id: int, titles: dict[int, str]) -> None:
-    """The message to its conversation now, and to the desks' queues with the next batch."""
-    activity.add(tenant_id, message)
+async def apublish_message(
+    message: Message, tenant_id: int, titles: dict[int, str], *, to_desks: bool
+) -> None:
+    """The message to its conversation now, and, `to_desks` (a person has the
+    conversation), to the desks' queues with the next batch."""
+    if to_desks:
+        activity.add(tenant_id, message)
     await apublish([session_group(message.session_id)], message_event(message, titles))
 
 
 def publish_message(message: Message, session: ChatSession) -> None:
     """From a write: the message, once committed (its author loaded)."""
     titles = selectors.citation_titles([message])
+    to_desks = session.status == SessionStatus.HANDED_OFF
     transaction.on_commit(
-        lambda: async_to_sync(apublish_message)(message, session.tenant_id, titles), robust=True
+        lambda: async_to_sync(apublish_message)(
+            message, session.tenant_id, titles, to_desks=to_desks
+        ),
+        robust=True,
     )
 
 

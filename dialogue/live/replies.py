@@ -105,7 +105,7 @@ class NativeReplies:
         if message is None:
             await self._orm.reply(session_id=session_id, user=user, content=content, entry=entry)
             return
-        await events.apublish_message(message, user.tenant_id, titles={})
+        await events.apublish_message(message, user.tenant_id, titles={}, to_desks=True)
 
 
 async def _save(session_id: int, user: User, content: str, body: str) -> Message | None:

@@ -239,7 +239,9 @@ async def settle(turn: Turn, draft: AnswerDraft, store: TurnStore) -> Reply:
 def _publish(message: Message, session: ChatSession, titles: dict[int, str]) -> None:
     """Tell the conversation's other connections (the customer's other tabs, the desks
     that show it), without holding up the turn."""
-    task = asyncio.create_task(events.apublish_message(message, session.tenant_id, titles))
+    to_desks = session.status == SessionStatus.HANDED_OFF
+    publishing = events.apublish_message(message, session.tenant_id, titles, to_desks=to_desks)
+    task = asyncio.create_task(publishing)
     _publishing.add(task)
     task.add_done_callback(_publishing.discard)
 
