@@ -1,11 +1,11 @@
 """The desks' queue lines kept current, in batches.
 
-Every message changes its conversation's line in the queue of every desk of the tenant
-(the last message, the count). Sent one by one, a team of N agents answering r messages
-a second would make N × N × r desk frames a second. Instead, each process gathers the
-lines that changed for `INTERVAL` seconds and sends each tenant's desk group one
-`live.activity` event, one line per conversation. A conversation's own messages are not
-delayed: they go to its group at once (`dialogue.live.events`).
+Every message of a conversation a person has changes its line in the queue of every
+desk of the tenant (the last message, the count). Sent one by one, a team of N agents
+answering r messages a second would make N × N × r desk frames a second. Instead, each
+process gathers the lines that changed for `INTERVAL` seconds and sends each tenant's
+desk group one `live.activity` event, one line per conversation. A conversation's own
+messages are not delayed: they go to its group at once (`dialogue.live.events`).
 
 A batch belongs to the event loop it was gathered on. A server's loop runs as long as
 the process; the loop asgiref makes for sync code that has none (a task worker, a

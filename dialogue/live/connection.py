@@ -52,6 +52,13 @@ def language_of(scope: dict[str, Any]) -> str:
     return settings.LANGUAGE_CODE
 
 
+async def in_worker_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """`func` in a worker thread of the pool, not the one thread every connection of the
+    process would share (Channels gives consumers no thread of their own): each call is a
+    unit of work that gives its connection back."""
+    return await sync_to_async(releasing_connections(func), thread_sensitive=False)(*args, **kwargs)
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.language = language_of(self.scope)
@@ -84,12 +91,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=encode(frame))
 
     async def in_thread(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        """`func` in a worker thread of the pool, not the one thread every connection of
-        the process would share (Channels gives consumers no thread of their own): each
-        call is a unit of work that gives its connection back."""
-        return await sync_to_async(releasing_connections(func), thread_sensitive=False)(
-            *args, **kwargs
-        )
+        return await in_worker_thread(func, *args, **kwargs)
 
     async def join(self, group: str) -> None:
         async with _group_calls():

@@ -18,16 +18,15 @@ from __future__ import annotations
 from functools import cache as memoised
 from typing import Protocol
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from accounts.models import User
 from dialogue import staff
 from dialogue.live import events, queries
+from dialogue.live.connection import in_worker_thread
 from dialogue.models import ChatSession, Message, Role, SessionStatus
 from helpdesk import async_db
 from helpdesk.async_db import quoted
-from helpdesk.db import releasing_connections
 from knowledge.models import KnowledgeEntry
 from workorders.models import WorkOrder, WorkOrderEvent
 from workorders.rules import MAX_COMMENT_LENGTH
@@ -51,9 +50,7 @@ class OrmReplies:
     async def reply(
         self, *, session_id: int, user: User, content: str, entry: KnowledgeEntry | None
     ) -> None:
-        await sync_to_async(releasing_connections(_reply_add), thread_sensitive=False)(
-            session_id, user, content, entry
-        )
+        await in_worker_thread(_reply_add, session_id, user, content, entry)
 
 
 @memoised

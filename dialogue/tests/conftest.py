@@ -9,6 +9,8 @@ from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
 from dialogue.authentication import issue_visitor_token
+from dialogue.live.desk import DeskConsumer
+from dialogue.live.replies import NativeReplies, OrmReplies
 from dialogue.pipeline import NativeTurnStore, OrmTurnStore, native_store
 from dialogue.pipeline.admission import seconds_to_next_window
 from dialogue.pipeline.store import TurnStore
@@ -116,9 +118,6 @@ def in_thread[**P, R](func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 def desk_replies(request, monkeypatch) -> str:
     """The desk saving replies with each implementation in turn (the native one where
     PostgreSQL runs)."""
-    from dialogue.live.desk import DeskConsumer
-    from dialogue.live.replies import NativeReplies, OrmReplies
-
     if request.param == "native" and not async_db.available():
         pytest.skip("The native replies need PostgreSQL.")
     chosen = NativeReplies() if request.param == "native" else OrmReplies()
